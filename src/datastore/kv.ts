@@ -1,0 +1,53 @@
+/**
+ * The raw key/value contract every backend implements (etcd v3, and an in-memory store for unit
+ * tests). Revisions are etcd's int64 revisions carried as decimal strings so they never lose
+ * precision in a JS number.
+ */
+
+export interface KeyValue {
+  key: string;
+  value: string;
+  /** Revision of the last write to this key. */
+  modRevision: string;
+  /** Revision at which the key was created. */
+  createRevision: string;
+  /** Number of writes since creation (1 = just created). */
+  version: string;
+}
+
+export interface KVListResult {
+  kvs: KeyValue[];
+  /** Store revision the list was read at. */
+  revision: string;
+}
+
+export type KVWatchEvent =
+  | { type: "put"; kv: KeyValue; prev?: KeyValue }
+  | { type: "delete"; key: string; revision: string; prev?: KeyValue };
+
+export interface KVWatchListener {
+  onEvent(event: KVWatchEvent): void;
+  /** The watch has ended with an error (compaction, lost connection); no more events follow. */
+  onError(error: Error): void;
+}
+
+export interface KVWatch {
+  close(): Promise<void>;
+}
+
+export interface KVStore {
+  get(key: string): Promise<KeyValue | undefined>;
+  /** Every key starting with `prefix`, in key order, optionally as of an earlier revision. */
+  list(prefix: string, opts?: { revision?: string }): Promise<KVListResult>;
+  /** Write only if the key is absent; throws ResourceAlreadyExistsError. Returns the new revision. */
+  create(key: string, value: string, opts?: { ttlSeconds?: number }): Promise<string>;
+  /** Write only if the key's modRevision equals `modRevision`; throws ResourceNotFoundError / UpdateConflictError. */
+  update(key: string, value: string, modRevision: string, opts?: { ttlSeconds?: number }): Promise<string>;
+  /** Unconditional write. */
+  put(key: string, value: string, opts?: { ttlSeconds?: number }): Promise<string>;
+  /** Delete, optionally only at `modRevision`; returns the deleted pair. */
+  delete(key: string, modRevision?: string): Promise<KeyValue>;
+  /** Events for keys under `prefix` with revision > `afterRevision`. */
+  watch(prefix: string, afterRevision: string, listener: KVWatchListener): KVWatch;
+  close(): Promise<void>;
+}

@@ -1,0 +1,107 @@
+/**
+ * Starts a real etcd (Debian's etcd-server) on random loopback ports with a private data
+ * directory, for tests and benchmarks. Every caller gets its own server.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface EtcdServer {
+  /** Client URL, e.g. `http://127.0.0.1:41234`. */
+  endpoint: string;
+  dataDir: string;
+  /** Stop the server and remove its data. */
+  stop(): Promise<void>;
+  /** Stop without removing data (for restart tests). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === "string") {
+        srv.close();
+        reject(new Error("no port"));
+        return;
+      }
+      const port = addr.port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHealthy(endpoint: string, proc: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`etcd exited with ${proc.exitCode}:\n${log()}`);
+    try {
+      const res = await fetch(`${endpoint}/health`);
+      const body = (await res.json()) as { health?: string };
+      if (body.health === "true") return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`etcd at ${endpoint} not healthy after 20 s:\n${log()}`);
+}
+
+export async function startEtcd(opts: { dataDir?: string; host?: string } = {}): Promise<EtcdServer> {
+  const host = opts.host ?? "127.0.0.1";
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "calico-ts-etcd-")));
+  const clientPort = await freePort(host);
+  const peerPort = await freePort(host);
+  const endpoint = `http://${host}:${clientPort}`;
+  const peer = `http://${host}:${peerPort}`;
+  const proc = spawn(
+    "etcd",
+    [
+      "--name",
+      "test",
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      endpoint,
+      "--advertise-client-urls",
+      endpoint,
+      "--listen-peer-urls",
+      peer,
+      "--initial-advertise-peer-urls",
+      peer,
+      "--initial-cluster",
+      `test=${peer}`,
+      "--log-level",
+      "error",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  proc.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    await exited;
+  };
+  try {
+    await waitHealthy(endpoint, proc, () => stderr);
+  } catch (err) {
+    await kill("SIGKILL");
+    throw err;
+  }
+  return {
+    endpoint,
+    dataDir,
+    kill,
+    async stop() {
+      await kill();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
