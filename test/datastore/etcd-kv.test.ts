@@ -1,0 +1,109 @@
+/** EtcdKV behaviour that only a real server shows: unreachable endpoints and lost watches. */
+import { execFile } from "node:child_process";
+import { createServer, type Server, type Socket } from "node:net";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DatastoreUnavailableError } from "../../src/datastore/errors.js";
+import { EtcdKV } from "../../src/datastore/etcd/etcd-kv.js";
+import { collectWatch, eventually } from "../support/datastore.js";
+import { type EtcdServer, startEtcd } from "../support/etcd.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
+
+const run = promisify(execFile);
+
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe("EtcdKV against an unreachable etcd", () => {
+  it("fails fast with the endpoint in the message when nothing listens", async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const kv = new EtcdKV({ endpoints: [endpoint] });
+    const started = Date.now();
+    const err = await kv.get("/calico/x").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatastoreUnavailableError);
+    expect((err as Error).message).toContain(`cannot reach etcd at ${endpoint}`);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await kv.close();
+  });
+
+  it("gives up after the request timeout when the server accepts but never answers", async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const endpoint = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const kv = new EtcdKV({ endpoints: [endpoint], requestTimeoutMs: 800 });
+    const started = Date.now();
+    const err = await kv.list("/calico/").catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    expect(err).toBeInstanceOf(DatastoreUnavailableError);
+    expect((err as Error).message).toContain(endpoint);
+    expect(elapsed).toBeGreaterThanOrEqual(700);
+    expect(elapsed).toBeLessThan(3_000);
+    await kv.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  });
+
+  it("ends a watch with DatastoreUnavailableError", async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const kv = new EtcdKV({ endpoints: [endpoint] });
+    const w = collectWatch(kv, "/calico/", "0");
+    await eventually(() => expect(w.errors).toHaveLength(1));
+    expect(w.errors[0]).toBeInstanceOf(DatastoreUnavailableError);
+    await w.close();
+    await kv.close();
+  });
+});
+
+describe("EtcdKV against a running etcd", () => {
+  let etcd: EtcdServer;
+  let kv: EtcdKV;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    kv = new EtcdKV({ endpoints: [etcd.endpoint] });
+  });
+  afterAll(async () => {
+    await kv.close();
+    await etcd.stop();
+  });
+
+  it("writes keys and values that etcdctl reads back verbatim", async () => {
+    await kv.create("/calico/raw/key", '{"a":1}');
+    const { stdout } = await run("etcdctl", ["--endpoints", etcd.endpoint, "get", "/calico/raw/key"], {
+      env: { ...process.env, ETCDCTL_API: "3" },
+    });
+    expect(stdout).toBe('/calico/raw/key\n{"a":1}\n');
+  });
+
+  it("tries the next endpoint when the first is down", async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const multi = new EtcdKV({ endpoints: [dead, etcd.endpoint] });
+    for (let i = 0; i < 5; i++) {
+      await multi.put(`/calico/multi/${i}`, "v");
+    }
+    expect((await multi.list("/calico/multi/")).kvs).toHaveLength(5);
+    await multi.close();
+  });
+
+  it("ends a watch when the connection drops, and serves again once it is back", async () => {
+    const proxy = await startTcpProxy(etcd.endpoint);
+    const client = new EtcdKV({ endpoints: [proxy.endpoint] });
+    await client.put("/calico/w/a", "1");
+    const w = collectWatch(client, "/calico/w/", (await client.list("/calico/w/")).revision);
+    await new Promise((r) => setTimeout(r, 100));
+    proxy.cut();
+    await eventually(() => expect(w.errors).toHaveLength(1));
+    expect(w.errors[0]).toBeInstanceOf(DatastoreUnavailableError);
+    await expect(client.get("/calico/w/a")).rejects.toBeInstanceOf(DatastoreUnavailableError);
+    proxy.restore();
+    await eventually(async () => expect((await client.get("/calico/w/a"))?.value).toBe("1"), 5_000, 100);
+    await w.close();
+    await client.close();
+    await proxy.close();
+  });
+});
