@@ -1,6 +1,8 @@
 /**
  * Turns a tree into nested closures once, so evaluation does no tree walking or switching.
- * A missing label is `undefined`; an empty-string value is present.
+ * The closures read labels through a `Reader`, one per kind of label source, so `Map`s and
+ * plain records are each read directly. A missing label is `undefined`; an empty-string value
+ * is present.
  */
 import type { SelectorNode } from "./ast.js";
 
@@ -10,86 +12,93 @@ export interface LabelLookup {
 }
 
 export type Predicate = (labels: LabelLookup) => boolean;
+export type RecordPredicate = (labels: Readonly<Record<string, string>>) => boolean;
 
-const always: Predicate = () => true;
+type Reader<S> = (source: S, key: string) => string | undefined;
 
-function setMember(label: string, values: readonly string[]): Predicate {
-  if (values.length === 0) return () => false;
-  if (values.length === 1) {
-    const only = values[0];
-    return (l) => l.get(label) === only;
-  }
-  const set = new Set(values);
-  return (l) => {
-    const v = l.get(label);
-    return v !== undefined && set.has(v);
-  };
-}
+const readLookup: Reader<LabelLookup> = (l, key) => l.get(key);
+// Own properties only: a label may be called `constructor` or `__proto__`.
+const readRecord: Reader<Readonly<Record<string, string>>> = (r, key) =>
+  Object.hasOwn(r, key) ? r[key] : undefined;
 
-function conjunction(parts: Predicate[]): Predicate {
-  if (parts.length === 2) {
-    const [a, b] = parts as [Predicate, Predicate];
-    return (l) => a(l) && b(l);
-  }
-  return (l) => {
-    for (const p of parts) if (!p(l)) return false;
-    return true;
-  };
-}
-
-function disjunction(parts: Predicate[]): Predicate {
-  if (parts.length === 2) {
-    const [a, b] = parts as [Predicate, Predicate];
-    return (l) => a(l) || b(l);
-  }
-  return (l) => {
-    for (const p of parts) if (p(l)) return true;
-    return false;
-  };
-}
-
-export function compile(node: SelectorNode): Predicate {
+function compileWith<S>(node: SelectorNode, read: Reader<S>): (source: S) => boolean {
+  const sub = (n: SelectorNode) => compileWith(n, read);
   switch (node.kind) {
     case "all":
     case "global":
-      return always;
+      return () => true;
     case "has": {
       const { label } = node;
-      return (l) => l.get(label) !== undefined;
+      return (l) => read(l, label) !== undefined;
     }
     case "eq": {
       const { label, value } = node;
-      return (l) => l.get(label) === value;
+      return (l) => read(l, label) === value;
     }
     case "ne": {
       const { label, value } = node;
-      return (l) => l.get(label) !== value;
+      return (l) => read(l, label) !== value;
     }
     case "contains": {
       const { label, value } = node;
-      return (l) => l.get(label)?.includes(value) ?? false;
+      return (l) => read(l, label)?.includes(value) ?? false;
     }
     case "startsWith": {
       const { label, value } = node;
-      return (l) => l.get(label)?.startsWith(value) ?? false;
+      return (l) => read(l, label)?.startsWith(value) ?? false;
     }
     case "endsWith": {
       const { label, value } = node;
-      return (l) => l.get(label)?.endsWith(value) ?? false;
+      return (l) => read(l, label)?.endsWith(value) ?? false;
     }
     case "in":
-      return setMember(node.label, node.values);
     case "notIn": {
-      const member = setMember(node.label, node.values);
-      return (l) => !member(l);
+      const { label, values } = node;
+      const want = node.kind === "in";
+      if (values.length === 0) return () => !want;
+      if (values.length === 1) {
+        const only = values[0];
+        return (l) => (read(l, label) === only) === want;
+      }
+      const set = new Set(values);
+      return (l) => {
+        const v = read(l, label);
+        return (v !== undefined && set.has(v)) === want;
+      };
     }
     case "not": {
-      const operand = compile(node.operand);
+      const operand = sub(node.operand);
       return (l) => !operand(l);
     }
-    case "and":
-      return conjunction(node.operands.map(compile));
-    case "or":
-      return disjunction(node.operands.map(compile));
+    case "and": {
+      const parts = node.operands.map(sub);
+      if (parts.length === 2) {
+        const [a, b] = parts as [(s: S) => boolean, (s: S) => boolean];
+        return (l) => a(l) && b(l);
+      }
+      return (l) => {
+        for (const p of parts) if (!p(l)) return false;
+        return true;
+      };
+    }
+    case "or": {
+      const parts = node.operands.map(sub);
+      if (parts.length === 2) {
+        const [a, b] = parts as [(s: S) => boolean, (s: S) => boolean];
+        return (l) => a(l) || b(l);
+      }
+      return (l) => {
+        for (const p of parts) if (p(l)) return true;
+        return false;
+      };
+    }
   }
+}
+
+export function compile(node: SelectorNode): Predicate {
+  return compileWith(node, readLookup);
+}
+
+export function compileForRecords(node: SelectorNode): RecordPredicate {
+  return compileWith(node, readRecord);
 }

@@ -2,19 +2,20 @@
  * Incrementally maintains which selectors match which labelled items (endpoints, network sets),
  * where an item's labels are its own plus those inherited from its parents (profiles).
  *
- * Cost model: a selector's result can only change when a label it reads changes, so a label
- * change re-evaluates the selectors that read that label. Each selector is also filed under a
- * gate (a necessary condition such as `app == "x"`, see `gates.ts`); a selector gated on
- * values of key k is skipped when k moves between two values it does not accept, and a new item
- * is tested only against selectors whose gate its labels meet (plus the few ungated ones).
- * A new selector is tested only against the items meeting its gate.
+ * Cost model: each selector is filed under a gate, a necessary condition such as
+ * `app == "x"` or `has(app)` (see `gates.ts`). A selector's result can only change when a label
+ * it reads changes, and only if the item meets its gate before or after the change; so a label
+ * change re-tests just the selectors that read that label and whose gate the item meets. A new
+ * item is tested against the selectors whose gate it meets (plus the rare ungated ones), and a
+ * new selector against the items meeting its gate, found through an index of items by label.
  *
  * Callbacks run synchronously, after the index has recorded the change; they must not modify
  * the index, nor hold on to the sets the query methods return across later updates.
  */
 import type { Predicate } from "./compile.js";
+import { GateBuckets } from "./gate-buckets.js";
 import { type Gate, staticCost } from "./gates.js";
-import { addToNested, addToSet, removeFromNested, removeFromSet } from "./multimap.js";
+import { addToNested, removeFromNested } from "./multimap.js";
 import { parseSelector, type Selector } from "./selector.js";
 
 export type LabelSource = Readonly<Record<string, string>> | ReadonlyMap<string, string>;
@@ -25,9 +26,7 @@ interface SelectorEntry<SelId, ItemId> {
   readonly selector: Selector;
   readonly evaluate: Predicate;
   /** Undefined: no gate, tested against every new item. Empty: can never match. */
-  readonly gate: Gate | undefined;
-  /** Set when every gate prerequisite is a value test on this one key. */
-  readonly gateKey: string | undefined;
+  gate: Gate | undefined;
   readonly matches: Set<ItemId>;
   /** Pass number of the last evaluation, to test each selector at most once per pass. */
   seen: number;
@@ -50,17 +49,27 @@ interface ParentEntry<ItemId> {
 const EMPTY_LABELS: ReadonlyMap<string, string> = new Map();
 const EMPTY_SET: ReadonlySet<never> = new Set();
 
-/** Above this many candidate evaluations, check whether re-testing from scratch is cheaper. */
-const RESCAN_CHECK_THRESHOLD = 64;
+/** Below this many items, gate choice hardly matters; see `#regateIfGrown`. */
+const REGATE_MIN_ITEMS = 64;
 
-function toMap(labels: LabelSource): ReadonlyMap<string, string> {
-  return labels instanceof Map ? new Map(labels) : new Map(Object.entries(labels));
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function singleValueKey(gate: Gate | undefined): string | undefined {
-  const key = gate?.[0]?.key;
-  if (key === undefined) return undefined;
-  return gate!.every((p) => p.values && p.key === key) ? key : undefined;
+function sameLabels(a: ReadonlyMap<string, string> | undefined, b: ReadonlyMap<string, string>): boolean {
+  if (!a || a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+/** Copies the caller's labels, since the caller may mutate them later. */
+function toMap(labels: LabelSource): ReadonlyMap<string, string> {
+  if (labels instanceof Map) return new Map(labels);
+  const map = new Map<string, string>();
+  const record = labels as Readonly<Record<string, string>>;
+  // Several times faster than `new Map(Object.entries(...))`, which is on the hot path.
+  for (const key of Object.keys(record)) map.set(key, record[key]!);
+  return map;
 }
 
 export class LabelIndex<ItemId, SelId, ParentId = string> {
@@ -72,14 +81,13 @@ export class LabelIndex<ItemId, SelId, ParentId = string> {
   readonly #itemsByLabel = new Map<string, Map<string, Set<ItemEntry<ItemId, SelId, ParentId>>>>();
   readonly #itemCountByKey = new Map<string, number>();
 
-  /** Gate buckets: selectors needing key = value, selectors needing key present, the rest. */
-  readonly #gatedByValue = new Map<string, Map<string, Set<SelectorEntry<SelId, ItemId>>>>();
-  readonly #gatedByKey = new Map<string, Set<SelectorEntry<SelId, ItemId>>>();
-  readonly #ungated = new Set<SelectorEntry<SelId, ItemId>>();
-  /** Selectors to re-test when a key changes, minus those value-gated on that key. */
-  readonly #readersByKey = new Map<string, Set<SelectorEntry<SelId, ItemId>>>();
+  /** Every selector that can match, by gate. */
+  readonly #all = new GateBuckets<SelectorEntry<SelId, ItemId>>();
+  /** For each label key, the selectors that read it, by gate. */
+  readonly #readers = new Map<string, GateBuckets<SelectorEntry<SelId, ItemId>>>();
 
   #pass = 0;
+  #itemsAtLastGating = 0;
 
   constructor(
     private readonly onMatchStarted: MatchCallback<SelId, ItemId>,
@@ -100,7 +108,6 @@ export class LabelIndex<ItemId, SelId, ParentId = string> {
       selector: parsed,
       evaluate: parsed.evaluate,
       gate,
-      gateKey: singleValueKey(gate),
       matches: new Set(),
       seen: 0,
     };
@@ -148,13 +155,16 @@ export class LabelIndex<ItemId, SelId, ParentId = string> {
     if (!item) {
       item = { id, own: EMPTY_LABELS, parents: [], labels: EMPTY_LABELS, matches: new Set() };
       this.#items.set(id, item);
+      this.#regateIfGrown();
     }
-    const oldParents = new Set(item.parents);
-    const newParents = new Set(parentIds);
-    for (const p of oldParents) if (!newParents.has(p)) this.#unlinkParent(p, id);
-    for (const p of newParents) if (!oldParents.has(p)) this.#parentEntry(p).children.add(id);
+    if (!sameList(item.parents, parentIds)) {
+      const oldParents = new Set(item.parents);
+      const newParents = new Set(parentIds);
+      for (const p of oldParents) if (!newParents.has(p)) this.#unlinkParent(p, id);
+      for (const p of newParents) if (!oldParents.has(p)) this.#parentEntry(p).children.add(id);
+      item.parents = [...parentIds];
+    }
     item.own = toMap(labels);
-    item.parents = [...parentIds];
     this.#relabel(item, this.#effectiveLabels(item), fresh);
   }
 
@@ -175,7 +185,10 @@ export class LabelIndex<ItemId, SelId, ParentId = string> {
   /** Sets the labels a parent passes to its children; only those children are re-tested. */
   updateParentLabels(id: ParentId, labels: LabelSource): void {
     const parent = this.#parentEntry(id);
-    parent.labels = toMap(labels);
+    const map = toMap(labels);
+    // Resyncs resend unchanged profiles; skip touching every child for those.
+    if (sameLabels(parent.labels, map)) return;
+    parent.labels = map;
     this.#relabelChildren(parent);
   }
 
@@ -217,7 +230,7 @@ export class LabelIndex<ItemId, SelId, ParentId = string> {
       items: this.#items.size,
       selectors: this.#selectors.size,
       parents: this.#parents.size,
-      ungatedSelectors: this.#ungated.size,
+      ungatedSelectors: this.#all.ungatedCount,
     };
   }
 
@@ -254,6 +267,25 @@ export class LabelIndex<ItemId, SelId, ParentId = string> {
     return best;
   }
 
+  /**
+   * Gates are chosen from the item population at the time, so selectors that arrive before the
+   * items (the usual start-of-day order) start with arbitrary gates. Re-choosing every gate each
+   * time the population doubles keeps them selective at amortised constant cost per item.
+   * Matches are unaffected; only the filing changes.
+   */
+  #regateIfGrown(): void {
+    const n = this.#items.size;
+    if (n < 2 * this.#itemsAtLastGating + REGATE_MIN_ITEMS) return;
+    this.#itemsAtLastGating = n;
+    for (const entry of this.#selectors.values()) {
+      const gate = this.#chooseGate(entry.selector);
+      if (gate === entry.gate) continue;
+      this.#unregister(entry);
+      entry.gate = gate;
+      this.#register(entry);
+    }
+  }
+
   #forEachGateCandidate(
     gate: Gate | undefined,
     visit: (item: ItemEntry<ItemId, SelId, ParentId>) => void,
@@ -274,31 +306,26 @@ export class LabelIndex<ItemId, SelId, ParentId = string> {
   }
 
   #register(entry: SelectorEntry<SelId, ItemId>): void {
-    const { gate } = entry;
     // A selector that can never match needs no re-testing at all.
-    if (gate?.length === 0) return;
-    if (!gate) this.#ungated.add(entry);
-    else
-      for (const p of gate) {
-        if (p.values) for (const v of p.values) addToNested(this.#gatedByValue, p.key, v, entry);
-        else addToSet(this.#gatedByKey, p.key, entry);
-      }
+    if (entry.gate?.length === 0) return;
+    this.#all.add(entry);
     for (const key of entry.selector.labelKeys()) {
-      if (key !== entry.gateKey) addToSet(this.#readersByKey, key, entry);
+      let readers = this.#readers.get(key);
+      if (!readers) {
+        readers = new GateBuckets();
+        this.#readers.set(key, readers);
+      }
+      readers.add(entry);
     }
   }
 
   #unregister(entry: SelectorEntry<SelId, ItemId>): void {
-    const { gate } = entry;
-    if (gate?.length === 0) return;
-    if (!gate) this.#ungated.delete(entry);
-    else
-      for (const p of gate) {
-        if (p.values) for (const v of p.values) removeFromNested(this.#gatedByValue, p.key, v, entry);
-        else removeFromSet(this.#gatedByKey, p.key, entry);
-      }
+    if (entry.gate?.length === 0) return;
+    this.#all.delete(entry);
     for (const key of entry.selector.labelKeys()) {
-      if (key !== entry.gateKey) removeFromSet(this.#readersByKey, key, entry);
+      const readers = this.#readers.get(key)!;
+      readers.delete(entry);
+      if (readers.size === 0) this.#readers.delete(key);
     }
   }
 
@@ -367,77 +394,38 @@ export class LabelIndex<ItemId, SelId, ParentId = string> {
     for (const k of labels.keys()) if (!old.has(k)) changed.push(k);
     item.labels = labels;
     if (changed.length === 0 && !fresh) return;
-
-    let readCost = 0;
     for (const k of changed) {
       const before = old.get(k);
       const after = labels.get(k);
       if (before !== undefined) this.#unindexItemLabel(item, k, before);
       if (after !== undefined) this.#indexItemLabel(item, k, after);
-      readCost += this.#readersByKey.get(k)?.size ?? 0;
     }
 
-    this.#pass++;
-    if (fresh || (readCost > RESCAN_CHECK_THRESHOLD && this.#rescanCost(item) < readCost)) {
-      this.#rescan(item);
+    const pass = ++this.#pass;
+    const retest = (entry: SelectorEntry<SelId, ItemId>) => {
+      if (entry.seen === pass) return;
+      entry.seen = pass;
+      this.#retest(item, entry);
+    };
+    if (fresh) {
+      this.#all.forEachMet(labels, labels, retest);
       return;
     }
-    const byValue = this.#gatedByValue;
-    for (const k of changed) {
-      const before = old.get(k);
-      const after = labels.get(k);
-      const gated = byValue.get(k);
-      if (gated) {
-        if (before !== undefined) this.#retest(item, gated.get(before));
-        if (after !== undefined) this.#retest(item, gated.get(after));
-      }
-      this.#retest(item, this.#readersByKey.get(k));
-    }
+    for (const k of changed) this.#readers.get(k)?.forEachMet(old, labels, retest);
   }
 
-  /** Cost of re-testing from scratch: current matches plus every selector whose gate is met. */
-  #rescanCost(item: ItemEntry<ItemId, SelId, ParentId>): number {
-    let n = item.matches.size + this.#ungated.size;
-    for (const [k, v] of item.labels) {
-      n += (this.#gatedByValue.get(k)?.get(v)?.size ?? 0) + (this.#gatedByKey.get(k)?.size ?? 0);
-    }
-    return n;
-  }
-
-  /**
-   * Re-tests everything that could match now or did match before; used for new items and for
-   * changes touching keys that many selectors read.
-   */
-  #rescan(item: ItemEntry<ItemId, SelId, ParentId>): void {
-    const previous = [...item.matches].map((s) => this.#selectors.get(s)!);
-    this.#retest(item, previous);
-    this.#retest(item, this.#ungated);
-    for (const [k, v] of item.labels) {
-      this.#retest(item, this.#gatedByValue.get(k)?.get(v));
-      this.#retest(item, this.#gatedByKey.get(k));
-    }
-  }
-
-  #retest(
-    item: ItemEntry<ItemId, SelId, ParentId>,
-    entries: Iterable<SelectorEntry<SelId, ItemId>> | undefined,
-  ): void {
-    if (!entries) return;
-    const pass = this.#pass;
-    for (const entry of entries) {
-      if (entry.seen === pass) continue;
-      entry.seen = pass;
-      const now = entry.evaluate(item.labels);
-      if (now === entry.matches.has(item.id)) continue;
-      if (now) {
-        entry.matches.add(item.id);
-        item.matches.add(entry.id);
-        this.onMatchStarted(entry.id, item.id);
-      } else {
-        entry.matches.delete(item.id);
-        item.matches.delete(entry.id);
-        this.onMatchStopped(entry.id, item.id);
-      }
+  #retest(item: ItemEntry<ItemId, SelId, ParentId>, entry: SelectorEntry<SelId, ItemId>): void {
+    const now = entry.evaluate(item.labels);
+    // The item's own match set is small and already in cache; the selector's may be huge.
+    if (now === item.matches.has(entry.id)) return;
+    if (now) {
+      entry.matches.add(item.id);
+      item.matches.add(entry.id);
+      this.onMatchStarted(entry.id, item.id);
+    } else {
+      entry.matches.delete(item.id);
+      item.matches.delete(entry.id);
+      this.onMatchStopped(entry.id, item.id);
     }
   }
 }

@@ -3,23 +3,18 @@
  * hash computed on first use.
  */
 import { collectLabels, mapLabels, printNode, type SelectorNode } from "./ast.js";
-import { compile, type LabelLookup, type Predicate } from "./compile.js";
+import {
+  compile,
+  compileForRecords,
+  type LabelLookup,
+  type Predicate,
+  type RecordPredicate,
+} from "./compile.js";
 import { type Gate, gateOptions } from "./gates.js";
 import { parseToNode } from "./parser.js";
 import { uniqueId } from "./unique-id.js";
 
 export type Labels = Readonly<Record<string, string>> | LabelLookup;
-
-/** Reads a plain record without ever reaching its prototype (a label may be named `constructor`). */
-function recordLookup(record: Readonly<Record<string, string>>): LabelLookup {
-  return { get: (key) => (Object.hasOwn(record, key) ? record[key] : undefined) };
-}
-
-function asLookup(labels: Labels): LabelLookup {
-  return typeof labels.get === "function"
-    ? (labels as LabelLookup)
-    : recordLookup(labels as Record<string, string>);
-}
 
 export class Selector {
   /** Evaluates against a label lookup; a `Map` can be passed directly. */
@@ -27,13 +22,18 @@ export class Selector {
   #canonical: string | undefined;
   #uid: string | undefined;
   #keys: ReadonlySet<string> | undefined;
+  #gates: readonly Gate[] | undefined;
+  #forRecords: RecordPredicate | undefined;
 
   constructor(readonly root: SelectorNode) {
     this.evaluate = compile(root);
   }
 
+  /** Evaluates against a plain record (own properties only), a `Map`, or any `LabelLookup`. */
   matches(labels: Labels): boolean {
-    return this.evaluate(asLookup(labels));
+    if (typeof labels.get === "function") return this.evaluate(labels as LabelLookup);
+    this.#forRecords ??= compileForRecords(this.root);
+    return this.#forRecords(labels as Readonly<Record<string, string>>);
   }
 
   /** The canonical form; equal strings mean equal selectors. */
@@ -55,8 +55,9 @@ export class Selector {
   }
 
   /** Alternative necessary conditions for a match; see `gates.ts`. */
-  gateOptions(): Gate[] {
-    return gateOptions(this.root);
+  gateOptions(): readonly Gate[] {
+    this.#gates ??= gateOptions(this.root);
+    return this.#gates;
   }
 
   /** The same selector with `prefix` put in front of every label name. */

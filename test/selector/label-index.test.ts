@@ -138,6 +138,11 @@ describe("LabelIndex", () => {
     r.index.updateLabels("e2", { app: "y" }, ["kns.b", "kns.a"]);
     expect(r.drain()).toEqual(["-blue|e2"]);
 
+    const beforeResend = sel.calls();
+    r.index.updateParentLabels("kns.a", new Map([["pcns.team", "blue"]]));
+    r.index.updateLabels("e1", { app: "x" }, ["kns.a"]);
+    expect(sel.calls()).toBe(beforeResend);
+
     r.index.deleteParentLabels("kns.a");
     expect(r.drain()).toEqual(["-blue|e1"]);
     r.index.updateParentLabels("kns.a", { "pcns.team": "blue" });
@@ -197,10 +202,9 @@ describe("LabelIndex", () => {
     expect(r.index.itemsMatching("w").size).toBe(20);
   });
 
-  it("switches to a full re-test when many selectors read the changed key", () => {
+  it("re-tests only the readers of a changed key whose gate the item meets", () => {
     const r = new Recorder();
-    // 100 selectors gated on `ns` that all read `app`: changing `app` would re-test all of them,
-    // while the item meets the gate of just one.
+    // 100 selectors gated on `ns` that all read `app`: the item meets the gate of just one.
     const sels = Array.from({ length: 100 }, (_, i) => counted(`ns == 'n${i}' && app != 'x'`));
     sels.forEach((c, i) => {
       r.index.updateSelector(`s${i}`, c.selector);
@@ -211,10 +215,27 @@ describe("LabelIndex", () => {
     r.index.updateLabels("e", { ns: "n3", app: "x" });
     expect(sels.reduce((n, c) => n + c.calls(), 0) - before).toBe(1);
     expect(r.drain()).toEqual(["-s3|e"]);
-    // The full re-test must still drop matches whose gate the item no longer meets.
+    // Moving between gates re-tests the old gate's selectors too, so stale matches are dropped.
     r.index.updateLabels("e", { ns: "n3", app: "y" });
     r.index.updateLabels("e", { ns: "n4", app: "z" });
     expect(r.drain()).toEqual(["+s3|e", "+s4|e", "-s3|e"]);
+  });
+
+  it("re-chooses gates as items arrive after the selectors", () => {
+    const r = new Recorder();
+    // With no items yet, both terms look equally selective and the first (`env`) is chosen.
+    const sels = Array.from({ length: 50 }, (_, i) => counted(`env == 'prod' && app == 'a${i}'`));
+    sels.forEach((c, i) => {
+      r.index.updateSelector(`s${i}`, c.selector);
+    });
+    for (let i = 0; i < 500; i++) r.index.updateLabels(`e${i}`, { env: "prod", app: `a${i % 50}` });
+    expect(r.pairs.size).toBe(500);
+    r.drain();
+    const before = sels.reduce((n, c) => n + c.calls(), 0);
+    r.index.updateLabels("e0", { env: "prod", app: "a1" });
+    // Gated on `app` now: only the old and new app's selectors are re-tested, not all 50.
+    expect(sels.reduce((n, c) => n + c.calls(), 0) - before).toBe(2);
+    expect(r.drain()).toEqual(["+s1|e0", "-s0|e0"]);
   });
 
   it("treats label keys that look like Object.prototype members as ordinary labels", () => {
@@ -361,7 +382,40 @@ describe("LabelIndex agrees with brute force", () => {
     );
   });
 
-  it("with many selectors reading the same keys (exercises the full re-test path)", () => {
+  it("with enough items to trigger re-gating", () => {
+    const itemArb = fc.record({ id: fc.integer({ min: 0, max: 199 }), labels: smallLabels });
+    fc.assert(
+      fc.property(
+        fc.array(smallTree, { minLength: 10, maxLength: 30 }),
+        fc.array(itemArb, { minLength: 100, maxLength: 400 }),
+        (trees, updates) => {
+          const r = new Recorder();
+          const model = new Model();
+          trees.forEach((t, n) => {
+            const text = printNode(t);
+            r.index.updateSelector(`s${n}`, text);
+            model.apply({ op: "selector", id: `s${n}`, text });
+          });
+          const apply = (o: Op) => {
+            applyToIndex(r.index, o);
+            model.apply(o);
+          };
+          for (const u of updates) apply({ op: "labels", id: `i${u.id}`, labels: u.labels, parents: [] });
+          expect([...r.pairs].sort()).toEqual([...model.pairs()].sort());
+          // Selectors removed after re-gating must be gone from every bucket they were filed in.
+          trees.forEach((_, n) => {
+            if (n % 2 === 0) apply({ op: "deleteSelector", id: `s${n}` });
+          });
+          for (const u of updates.slice(0, 50))
+            apply({ op: "labels", id: `i${u.id + 200}`, labels: u.labels, parents: [] });
+          expect([...r.pairs].sort()).toEqual([...model.pairs()].sort());
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it("with many selectors reading the same keys under another key's gate", () => {
     const manyArb = fc.array(smallTree, { minLength: 70, maxLength: 90 });
     const gArb = fc.constantFrom("0", "1", "2");
     fc.assert(
@@ -375,7 +429,7 @@ describe("LabelIndex agrees with brute force", () => {
           model.apply({ op: "selector", id: `bulk${n}`, text });
         });
         for (const [o, g] of ops) {
-          // `g` varies too, so items move between gates and the full re-test must drop old matches.
+          // `g` varies too, so items move between gates and old matches must be dropped.
           const withG = o.op === "labels" ? { ...o, labels: { ...o.labels, g } } : o;
           applyToIndex(r.index, withG);
           model.apply(withG);
