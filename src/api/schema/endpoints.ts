@@ -67,7 +67,7 @@ export const workloadEndpointSpec = obj([
   opt("ipv4Gateway", str({ format: "ipv4" })),
   opt("ipv6Gateway", str({ format: "ipv6" })),
   opt("profiles", list(str({ format: "name" }))),
-  opt("interfaceName", str({ format: "interface" })),
+  required(opt("interfaceName", str({ format: "interface" }))),
   opt("mac", str({ format: "mac" })),
   opt("ports", list(workloadEndpointPort)),
   opt("allowSpoofedSourcePrefixes", list(str({ format: "cidr" }))),

@@ -1,14 +1,10 @@
 /** Selector checks: syntax (delegated to the selector parser) and Calico's `global()` rules. */
-import { parseSelector } from "../../selector/index.js";
+import { selectorError } from "../../selector/index.js";
 
-/** Why a selector does not parse, or undefined when it does. The empty selector is valid. */
+/** Why a selector does not parse (Calico's reason and where), or undefined. "" is valid. */
 export function selectorSyntaxError(text: string): string | undefined {
-  try {
-    parseSelector(text);
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
+  const err = selectorError(text);
+  return err && `${err.reason} at position ${err.position}`;
 }
 
 const globalAlone = /^[ \t]*global\([ \t]*\)[ \t]*$/;
