@@ -7,7 +7,7 @@
  */
 import { canonicalDuration } from "./duration.js";
 import type { Resource } from "./meta.js";
-import { deepCopy, isEmptyValue, isPlainObject, isZeroValue, type PlainObject } from "./plain.js";
+import { deepCopy, isEmptyValue, isPlainObject, isZeroValue, kindOf, type PlainObject } from "./plain.js";
 import { type FieldSpec, type ObjectType, resourceSchema, type TypeSpec } from "./schema/index.js";
 import { canonicalASNumber, canonicalDSCP, canonicalPort, canonicalProtocol } from "./values.js";
 
@@ -84,7 +84,7 @@ const envelopeOrder = ["kind", "apiVersion", "metadata", "spec", "status"];
 /** A deep copy of `resource` in canonical form (see the module comment). Never throws. */
 export function canonicalize<T extends Resource<unknown, unknown> = Resource>(resource: T): T {
   if (!isPlainObject(resource)) return deepCopy(resource);
-  const schema = resourceSchema(String(resource.kind));
+  const schema = resourceSchema(kindOf(resource));
   if (schema) return canonicalObject(resource, schema) as T;
   const out: PlainObject = {};
   const keys = [
@@ -93,9 +93,4 @@ export function canonicalize<T extends Resource<unknown, unknown> = Resource>(re
   ];
   for (const key of keys) out[key] = deepCopy((resource as PlainObject)[key]);
   return out as T;
-}
-
-/** Canonical form of one spec or sub-object against an explicit schema (used by conversions). */
-export function canonicalizeWith(value: PlainObject, type: ObjectType): PlainObject {
-  return canonicalObject(value, type);
 }

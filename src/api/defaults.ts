@@ -5,7 +5,7 @@
  */
 import { formatCIDR, isStrictlyMasked, parseCIDR } from "../lib/net.js";
 import type { Resource } from "./meta.js";
-import { deepCopy, isEmptyValue, isPlainObject, type PlainObject } from "./plain.js";
+import { deepCopy, isEmptyValue, isPlainObject, kindOf, type PlainObject } from "./plain.js";
 import { DEFAULT_TIER_NAME, DEFAULT_TIER_ORDER } from "./tiers.js";
 import { type WorkloadEndpointIdentifiers, workloadEndpointName } from "./workload-endpoint-name.js";
 
@@ -130,7 +130,7 @@ const defaulters: Record<string, Defaulter> = {
 export function applyDefaults<T extends Resource<unknown, unknown> = Resource>(resource: T): T {
   const copy = deepCopy(resource) as unknown;
   if (!isPlainObject(copy)) return copy as T;
-  const defaulter = defaulters[String(copy.kind)];
+  const defaulter = defaulters[kindOf(copy)];
   if (!defaulter) return copy as T;
   if (unset(copy.spec)) copy.spec = {};
   if (isPlainObject(copy.spec)) defaulter(copy, copy.spec);

@@ -26,6 +26,7 @@ export {
 export type * from "./types/index.js";
 export { findUnknownFields, unknownFieldMessage } from "./unknown-fields.js";
 export { formatValidationErrors, type ValidationError, validate } from "./validation/index.js";
+export { validateUpdate } from "./validation/update.js";
 export {
   type ASNumber,
   canonicalASNumber,

@@ -30,3 +30,19 @@ export function isZeroValue(value: unknown): boolean {
   if (isPlainObject(value)) return Object.values(value).every(isZeroValue);
   return isEmptyValue(value);
 }
+
+/** Text for a value of any shape, for messages; unlike `String()` it cannot throw. */
+export function textOf(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === null || typeof value !== "object") return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return "[object]";
+  }
+}
+
+/** The `kind` of a decoded document, or "" when it has none. */
+export function kindOf(doc: PlainObject): string {
+  return typeof doc.kind === "string" ? doc.kind : "";
+}

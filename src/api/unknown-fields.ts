@@ -2,7 +2,7 @@
  * Strict decoding: calicoctl refuses documents carrying fields its types do not have, rather
  * than silently dropping them as the plain decoder would.
  */
-import { isPlainObject } from "./plain.js";
+import { isPlainObject, kindOf } from "./plain.js";
 import { resourceSchema, type TypeSpec } from "./schema/index.js";
 
 /** calicoctl's wording for a field the schema does not know. */
@@ -34,7 +34,7 @@ function collect(value: unknown, type: TypeSpec, path: string, out: string[]): v
  */
 export function findUnknownFields(resource: unknown): string[] {
   if (!isPlainObject(resource)) return [];
-  const schema = resourceSchema(String(resource.kind));
+  const schema = resourceSchema(kindOf(resource));
   if (!schema) return [];
   const out: string[] = [];
   collect(resource, schema, "", out);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { applyDefaults, poolOverlapErrors, poolsOverlap, validate } from "../../src/api/index.js";
+import {
+  applyDefaults,
+  poolOverlapErrors,
+  poolsOverlap,
+  validate,
+  validateUpdate,
+} from "../../src/api/index.js";
 import { resource, summary } from "./samples.js";
 
 const pool = (spec: Record<string, unknown>) =>
@@ -118,6 +124,42 @@ describe("validate: IPReservation and IPAMConfiguration", () => {
     ]);
     expect(ipam({ kubeVirtVMAddressPersistence: "Maybe" })).toEqual([
       'spec.kubeVirtVMAddressPersistence: supported values: "Enabled", "Disabled"',
+    ]);
+  });
+});
+
+describe("validateUpdate: IPPool immutability", () => {
+  const stored = applyDefaults(resource("IPPool", "p", { cidr: "10.0.0.0/16" }));
+  const change = (spec: Record<string, unknown>) =>
+    summary(validateUpdate(stored, applyDefaults(resource("IPPool", "p", { ...stored.spec, ...spec }))));
+
+  it("allows changes to mutable fields", () => {
+    expect(change({ natOutgoing: true, disabled: true })).toEqual([]);
+  });
+
+  it("refuses CIDR and block size changes", () => {
+    expect(change({ cidr: "10.1.0.0/16", blockSize: 24 })).toEqual([
+      "spec.cidr: IPPool CIDR cannot be modified",
+      "spec.blockSize: IPPool BlockSize cannot be modified",
+    ]);
+  });
+
+  it("allows re-spelling a CIDR only into its canonical form", () => {
+    const v6 = resource("IPPool", "v6", { cidr: "fd00:0::/48", blockSize: 122 });
+    expect(validateUpdate(v6, resource("IPPool", "v6", { cidr: "fd00::/48", blockSize: 122 }))).toEqual([]);
+    expect(
+      summary(validateUpdate(v6, resource("IPPool", "v6", { cidr: "fd00:0:0::/48", blockSize: 122 }))),
+    ).toEqual(["spec.cidr: IPPool CIDR cannot be modified"]);
+  });
+
+  it("refuses turning a LoadBalancer pool into a workload pool", () => {
+    const lb = resource("IPPool", "lb", { cidr: "10.0.0.0/16", allowedUses: ["LoadBalancer"] });
+    expect(
+      summary(
+        validateUpdate(lb, resource("IPPool", "lb", { cidr: "10.0.0.0/16", allowedUses: ["Workload"] })),
+      ),
+    ).toEqual([
+      "spec.allowedUses: IPPool allowed use cannot be changed from LoadBalacer to Workload or Tunnel",
     ]);
   });
 });

@@ -6,7 +6,7 @@
 import { canonicalCIDR, parseCIDR } from "../../lib/net.js";
 import { canonicalize } from "../canonical.js";
 import { API_VERSION } from "../kinds.js";
-import { isPlainObject, type PlainObject } from "../plain.js";
+import { isPlainObject, type PlainObject, textOf } from "../plain.js";
 import type { EntityRule, PolicyType, Rule } from "../types/common.js";
 import type { NetworkPolicy } from "../types/policy.js";
 import { canonicalProtocol, formatPort, type PortValue, parsePort, portError } from "../values.js";
@@ -46,14 +46,14 @@ const array = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 function convertPort(entry: unknown, path: string): { protocol: string; port?: PortValue } {
   const p = isPlainObject(entry) ? entry : {};
-  const protocol = p.protocol === undefined || p.protocol === null ? "TCP" : String(p.protocol);
+  const protocol = p.protocol === undefined || p.protocol === null ? "TCP" : textOf(p.protocol);
   const name = normaliseProtocolName(protocol);
   if (name !== "TCP" && name !== "UDP" && name !== "SCTP") {
     throw new RuleError(`${path}.protocol`, `unsupported protocol ${protocol}`);
   }
   if (p.port === undefined || p.port === null) return { protocol: name };
   const text =
-    p.endPort === undefined || p.endPort === null ? String(p.port) : `${String(p.port)}:${String(p.endPort)}`;
+    p.endPort === undefined || p.endPort === null ? textOf(p.port) : `${textOf(p.port)}:${textOf(p.endPort)}`;
   const parsed = parsePort(text);
   const problem = parsed.ok ? portError(text) : parsed.error;
   if (problem || !parsed.ok) {
@@ -67,7 +67,7 @@ function convertPeer(peer: unknown, path: string): EntityRule {
   if (isPlainObject(peer.ipBlock)) {
     const cidrOf = (text: unknown, where: string): string => {
       const canonical = typeof text === "string" && parseCIDR(text) ? canonicalCIDR(text) : undefined;
-      if (!canonical) throw new RuleError(where, `invalid CIDR ${String(text)}`);
+      if (!canonical) throw new RuleError(where, `invalid CIDR ${textOf(text)}`);
       return canonical;
     };
     const nets = [cidrOf(peer.ipBlock.cidr, `${path}.ipBlock.cidr`)];
@@ -125,12 +125,12 @@ function checkEnvelope(np: unknown): { name: string; namespace: string; spec: Pl
   if (!isPlainObject(np))
     throw new KubernetesPolicyConversionError("", "not a Kubernetes NetworkPolicy object");
   if (np.kind !== undefined && np.kind !== "NetworkPolicy") {
-    throw new KubernetesPolicyConversionError("kind", `expected NetworkPolicy, got ${String(np.kind)}`);
+    throw new KubernetesPolicyConversionError("kind", `expected NetworkPolicy, got ${textOf(np.kind)}`);
   }
   if (np.apiVersion !== undefined && np.apiVersion !== "networking.k8s.io/v1") {
     throw new KubernetesPolicyConversionError(
       "apiVersion",
-      `expected networking.k8s.io/v1, got ${String(np.apiVersion)}`,
+      `expected networking.k8s.io/v1, got ${textOf(np.apiVersion)}`,
     );
   }
   const meta = isPlainObject(np.metadata) ? np.metadata : {};

@@ -1,5 +1,5 @@
 /** Kubernetes label selectors as Calico selector strings (the forms kube-controllers writes). */
-import { isPlainObject } from "../plain.js";
+import { isPlainObject, textOf } from "../plain.js";
 
 export const ORCHESTRATOR_K8S_TERM = "projectcalico.org/orchestrator == 'k8s'";
 
@@ -13,11 +13,11 @@ export function kubernetesSelectorToCalico(selector: unknown, form: "pod" | "nam
   const labels = isPlainObject(selector.matchLabels) ? selector.matchLabels : {};
   const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
   if (form === "namespace" && Object.keys(labels).length === 0 && expressions.length === 0) return "all()";
-  for (const key of Object.keys(labels).sort()) terms.push(`${key} == '${String(labels[key])}'`);
+  for (const key of Object.keys(labels).sort()) terms.push(`${key} == '${textOf(labels[key])}'`);
   for (const e of expressions) {
     if (!isPlainObject(e)) continue;
-    const key = String(e.key);
-    const values = (Array.isArray(e.values) ? e.values : []).map(String).join("', '");
+    const key = textOf(e.key);
+    const values = (Array.isArray(e.values) ? e.values : []).map(textOf).join("', '");
     switch (e.operator) {
       case "In":
         terms.push(`${key} in { '${values}' }`);

@@ -128,7 +128,6 @@ export const any = { kind: "any" } as const;
 export const uint8 = int({ min: 0, max: 255 });
 export const uint16 = int({ min: 0, max: 65535 });
 export const int32 = int({ min: -2147483648, max: 2147483647 });
-export const uint32 = int({ min: 0, max: 4294967295 });
 
 type Opts<T, K extends keyof T | never = never> = Partial<Omit<T, "kind" | K>>;
 

@@ -80,8 +80,4 @@ export function resourceSchema(kind: string): ObjectType | undefined {
   return envelopes.get(kind);
 }
 
-export function specSchema(kind: string): ObjectType | undefined {
-  return shapes[kind]?.spec;
-}
-
 export * from "./dsl.js";

@@ -1,5 +1,5 @@
 /** Validation errors and Calico's text rendering of them. */
-import { isPlainObject } from "../plain.js";
+import { isPlainObject, textOf } from "../plain.js";
 
 export interface ValidationError {
   /** Where the problem is, as a JSON path: `spec.ingress[0].protocol`, `metadata.name`. */
@@ -20,7 +20,7 @@ function formatValue(value: unknown): string {
     return `map[${parts.join(" ")}]`;
   }
   if (value === null) return "<nil>";
-  return String(value);
+  return textOf(value);
 }
 
 function formatField(e: ValidationError): string {

@@ -10,7 +10,7 @@
  * `findUnknownFields`. Checks that need other objects (tier exists, pool overlap) belong to the
  * client layer.
  */
-import { isPlainObject, type PlainObject } from "../plain.js";
+import { isPlainObject, type PlainObject, textOf } from "../plain.js";
 import { resourceSchema } from "../schema/index.js";
 import { asObject } from "./access.js";
 import { checkBGPConfiguration, checkBGPFilter, checkBGPPeer } from "./bgp.js";
@@ -59,7 +59,7 @@ const kindChecks: Record<string, KindCheck> = {
 export function validate(resource: unknown): ValidationError[] {
   const issues = new Issues();
   if (!isPlainObject(resource)) {
-    issues.add("resource", "must be an object", Array.isArray(resource) ? "array" : String(resource));
+    issues.add("resource", "must be an object", Array.isArray(resource) ? "array" : textOf(resource));
     return issues.list;
   }
   const kind = checkEnvelope(resource, issues);

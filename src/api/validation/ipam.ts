@@ -1,6 +1,6 @@
 /** IPPool rules (client checks and the CRD's CEL rules). */
 import { cidrsOverlap, isStrictlyMasked, parseCIDR } from "../../lib/net.js";
-import type { PlainObject } from "../plain.js";
+import { type PlainObject, textOf } from "../plain.js";
 import { ALLOWED_USES } from "../schema/ipam.js";
 import { asArray, asString, isSet } from "./access.js";
 import type { Issues } from "./errors.js";
@@ -14,7 +14,7 @@ function checkUses(spec: PlainObject, issues: Issues): void {
   const uses = asArray(spec.allowedUses);
   for (const use of uses) {
     if (!(ALLOWED_USES as readonly unknown[]).includes(use))
-      issues.add("spec.allowedUses", `unknown use: ${String(use)}`, use);
+      issues.add("spec.allowedUses", `unknown use: ${textOf(use)}`, use);
   }
   if (uses.includes("LoadBalancer")) {
     if (encapOn(spec.ipipMode) || encapOn(spec.vxlanMode)) {

@@ -1,6 +1,6 @@
 /** Policy-kind rules: policy specs, staged policies, profiles, tiers and network sets. */
 import { convertKubernetesNetworkPolicyLenient } from "../k8s/convert.js";
-import { isPlainObject, isZeroValue, type PlainObject } from "../plain.js";
+import { isPlainObject, isZeroValue, type PlainObject, textOf } from "../plain.js";
 import { protectedTier } from "../tiers.js";
 import { asArray, asObject, isSet } from "./access.js";
 import type { Issues } from "./errors.js";
@@ -10,7 +10,7 @@ import { checkRules, type RuleOwner } from "./rules.js";
 function checkTypes(spec: PlainObject, issues: Issues): void {
   const seen = new Set<unknown>();
   for (const t of asArray(spec.types)) {
-    if (seen.has(t)) issues.add("spec.types", `'${String(t)}' type specified more than once`, spec.types);
+    if (seen.has(t)) issues.add("spec.types", `'${textOf(t)}' type specified more than once`, spec.types);
     seen.add(t);
   }
 }
@@ -57,14 +57,10 @@ export function checkStagedKubernetesPolicy(resource: PlainObject, spec: PlainOb
     }
     return;
   }
+  // The name only labels the converted copy; a missing one is reported by the metadata checks.
   const meta = asObject(resource.metadata);
-  const { policy, dropped } = convertKubernetesNetworkPolicyLenient({
-    metadata: {
-      name: typeof meta.name === "string" ? meta.name : "",
-      namespace: meta.namespace as string | undefined,
-    },
-    spec,
-  });
+  const name = typeof meta.name === "string" && meta.name !== "" ? meta.name : "staged";
+  const { policy, dropped } = convertKubernetesNetworkPolicyLenient({ metadata: { name }, spec });
   for (const d of dropped)
     issues.add("spec", `conversion to stagednetworkpolicy failed ${d.field}: ${d.reason}`);
   checkPolicySpec(asObject(policy.spec), "namespaced", issues);

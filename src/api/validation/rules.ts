@@ -1,6 +1,6 @@
 /** Rule and entity-rule combination checks (selectors-and-policy §2.2) plus policy-direction rules. */
 import { isStrictlyMasked, parseCIDR } from "../../lib/net.js";
-import type { PlainObject } from "../plain.js";
+import { type PlainObject, textOf } from "../plain.js";
 import {
   canonicalProtocol,
   parsePort,
@@ -156,7 +156,11 @@ function checkHTTP(rule: PlainObject, path: string, issues: Issues): void {
   const http = asObject(rule.http);
   const methods = asArray(http.methods);
   if (new Set(methods).size !== methods.length) {
-    issues.add(`${where}.methods`, `Invalid methods (duplicates): [${methods.join(" ")}]`, methods);
+    issues.add(
+      `${where}.methods`,
+      `Invalid methods (duplicates): [${methods.map(textOf).join(" ")}]`,
+      methods,
+    );
   }
   for (const p of asArray(http.paths)) {
     const reason = httpPathError(asObject(p));
