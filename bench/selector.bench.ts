@@ -94,7 +94,9 @@ function buildIndex(items: Item[], selectors: string[], selectorsFirst: boolean)
       matches--;
     },
   );
-  const loadSelectors = () => selectors.forEach((s, i) => index.updateSelector(i, s));
+  const loadSelectors = () => {
+    for (const [i, s] of selectors.entries()) index.updateSelector(i, s);
+  };
   const loadItems = () => {
     for (let ns = 0; ns < NAMESPACES; ns++) index.updateParentLabels(`kns.ns${ns}`, parentLabels(ns));
     for (const it of items) index.updateLabels(it.id, it.labels, it.parents);
