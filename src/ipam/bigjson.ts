@@ -1,0 +1,179 @@
+/**
+ * A JSON codec that keeps integers beyond 2^53 exact. Calico's block sequence numbers start at
+ * wall-clock nanoseconds (~1.8e18), which `JSON.parse` would silently round; here such integers
+ * come back as `bigint` and `bigint` values are written as bare JSON integers.
+ */
+
+export type BigJsonValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | BigJsonValue[]
+  | { [key: string]: BigJsonValue };
+
+export class BigJsonSyntaxError extends SyntaxError {
+  override name = "BigJsonSyntaxError";
+}
+
+class Parser {
+  pos = 0;
+  constructor(readonly text: string) {}
+
+  fail(what: string): never {
+    throw new BigJsonSyntaxError(`invalid JSON at offset ${this.pos}: ${what}`);
+  }
+
+  skipSpace(): void {
+    const t = this.text;
+    while (this.pos < t.length) {
+      const c = t.charCodeAt(this.pos);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      this.pos++;
+    }
+  }
+
+  value(): BigJsonValue {
+    this.skipSpace();
+    const c = this.text[this.pos];
+    switch (c) {
+      case "{":
+        return this.object();
+      case "[":
+        return this.array();
+      case '"':
+        return this.string();
+      case "t":
+        return this.literal("true", true);
+      case "f":
+        return this.literal("false", false);
+      case "n":
+        return this.literal("null", null);
+      default:
+        return this.number();
+    }
+  }
+
+  literal<T>(word: string, result: T): T {
+    if (!this.text.startsWith(word, this.pos)) this.fail(`expected ${word}`);
+    this.pos += word.length;
+    return result;
+  }
+
+  number(): number | bigint {
+    const m = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+    m.lastIndex = this.pos;
+    const match = m.exec(this.text);
+    if (!match || match[0] === "" || match[0] === "-") this.fail("expected a value");
+    this.pos += match[0].length;
+    const literal = match[0];
+    const n = Number(literal);
+    if (match[1] === undefined && match[2] === undefined && !Number.isSafeInteger(n)) return BigInt(literal);
+    return n;
+  }
+
+  string(): string {
+    // The closing quote is the first unescaped one; JSON.parse then handles escapes exactly.
+    const t = this.text;
+    let i = this.pos + 1;
+    while (i < t.length) {
+      const c = t[i];
+      if (c === "\\") i += 2;
+      else if (c === '"') break;
+      else i++;
+    }
+    if (i >= t.length) this.fail("unterminated string");
+    const raw = t.slice(this.pos, i + 1);
+    this.pos = i + 1;
+    try {
+      return JSON.parse(raw) as string;
+    } catch {
+      return this.fail("bad string");
+    }
+  }
+
+  array(): BigJsonValue[] {
+    this.pos++;
+    const out: BigJsonValue[] = [];
+    this.skipSpace();
+    if (this.text[this.pos] === "]") {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value());
+      this.skipSpace();
+      const c = this.text[this.pos++];
+      if (c === "]") return out;
+      if (c !== ",") this.fail("expected , or ]");
+    }
+  }
+
+  object(): { [key: string]: BigJsonValue } {
+    this.pos++;
+    const out: { [key: string]: BigJsonValue } = {};
+    this.skipSpace();
+    if (this.text[this.pos] === "}") {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.skipSpace();
+      if (this.text[this.pos] !== '"') this.fail("expected a key");
+      const key = this.string();
+      this.skipSpace();
+      if (this.text[this.pos++] !== ":") this.fail("expected :");
+      const v = this.value();
+      // Own data property even for "__proto__", so a hostile key cannot reach the prototype.
+      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+      this.skipSpace();
+      const c = this.text[this.pos++];
+      if (c === "}") return out;
+      if (c !== ",") this.fail("expected , or }");
+    }
+  }
+}
+
+/** Parses JSON; integer literals outside the safe range come back as `bigint`. */
+export function parseBigJson(text: string): BigJsonValue {
+  const p = new Parser(text);
+  const v = p.value();
+  p.skipSpace();
+  if (p.pos !== text.length) p.fail("trailing characters");
+  return v;
+}
+
+/** Compact JSON; `bigint` is written as a bare integer and `undefined` object fields are dropped. */
+export function stringifyBigJson(value: unknown): string {
+  switch (typeof value) {
+    case "bigint":
+      return value.toString();
+    case "number":
+      return Number.isFinite(value) ? String(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "string":
+      return JSON.stringify(value);
+    case "object": {
+      if (value === null) return "null";
+      if (Array.isArray(value)) {
+        return `[${value.map((v) => (v === undefined ? "null" : stringifyBigJson(v))).join(",")}]`;
+      }
+      const parts: string[] = [];
+      for (const [k, v] of Object.entries(value)) {
+        if (v !== undefined) parts.push(`${JSON.stringify(k)}:${stringifyBigJson(v)}`);
+      }
+      return `{${parts.join(",")}}`;
+    }
+    default:
+      return "null";
+  }
+}
+
+/** A JSON integer as bigint: accepts number or bigint; undefined for anything else. */
+export function toBigInt(v: BigJsonValue | undefined): bigint | undefined {
+  if (typeof v === "bigint") return v;
+  if (typeof v === "number" && Number.isInteger(v)) return BigInt(v);
+  return undefined;
+}

@@ -1,0 +1,259 @@
+/**
+ * Typed access to IPAM keys over a KVStore. Every write is compare-and-swap on the key's
+ * modRevision (create-if-absent for new keys); nothing here retries except the handle counter,
+ * whose read-modify-write is self-contained. Blocks are garbage-collected as they are read, so
+ * callers always see expired cooldown addresses as free.
+ */
+import {
+  ResourceAlreadyExistsError,
+  ResourceNotFoundError,
+  UpdateConflictError,
+} from "../datastore/errors.js";
+import type { KVStore } from "../datastore/kv.js";
+import type { CIDR } from "../lib/net.js";
+import { type AffinityState, type BlockAffinity, decodeAffinity, encodeAffinity } from "./affinity.js";
+import { type AllocationBlock, decodeBlock, encodeBlock, garbageCollect } from "./block.js";
+import { decodeIPAMConfig, encodeIPAMConfig, type IPAMConfig } from "./config.js";
+import { MaxRetriesError } from "./errors.js";
+import {
+  decodeHandle,
+  decrementHandle,
+  encodeHandle,
+  handleIsEmpty,
+  type IPAMHandle,
+  incrementHandle,
+} from "./handle.js";
+import {
+  type AffinityOwner,
+  affinityKey,
+  affinityPrefix,
+  BLOCK_PREFIX,
+  blockKey,
+  CONFIG_KEY,
+  HANDLE_PREFIX,
+  handleKey,
+  IPAM_ROOT,
+  parseAffinityKey,
+  parseBlockKey,
+} from "./keys.js";
+
+/** Calico's bound on every read-modify-write loop. */
+export const DATASTORE_RETRIES = 100;
+
+export interface Versioned<T> {
+  value: T;
+  /** modRevision of the key when read. */
+  rev: string;
+}
+
+export interface AffinityEntry extends Versioned<BlockAffinity> {
+  owner: AffinityOwner;
+  cidr: CIDR;
+}
+
+export interface HandleEntry extends Versioned<IPAMHandle> {
+  id: string;
+}
+
+/** In-block GC applied on read: cooldown length and the current time. */
+export interface GCContext {
+  cooldownSeconds: number;
+  now: Date;
+}
+
+/** Runs `fn` until it stops failing with a CAS conflict, at most `retries` times. */
+export async function retryOnConflict<T>(fn: () => Promise<T>, retries = DATASTORE_RETRIES): Promise<T> {
+  for (let i = 0; i < retries; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof UpdateConflictError) continue;
+      throw err;
+    }
+  }
+  throw new MaxRetriesError();
+}
+
+export class IPAMStore {
+  constructor(readonly kv: KVStore) {}
+
+  #decodeBlock(text: string, gc: GCContext | undefined): AllocationBlock {
+    const b = decodeBlock(text);
+    if (gc) garbageCollect(b, gc.cooldownSeconds, gc.now);
+    return b;
+  }
+
+  async getBlock(cidr: CIDR, gc?: GCContext): Promise<Versioned<AllocationBlock> | undefined> {
+    const kv = await this.kv.get(blockKey(cidr));
+    return kv && { value: this.#decodeBlock(kv.value, gc), rev: kv.modRevision };
+  }
+
+  /** Every block of every family, in key order; undecodable values are skipped. */
+  async listBlocks(gc?: GCContext): Promise<Versioned<AllocationBlock>[]> {
+    const { kvs } = await this.kv.list(BLOCK_PREFIX);
+    const out: Versioned<AllocationBlock>[] = [];
+    for (const kv of kvs) {
+      if (!parseBlockKey(kv.key)) continue;
+      try {
+        out.push({ value: this.#decodeBlock(kv.value, gc), rev: kv.modRevision });
+      } catch {
+        // A corrupt block is reported by `ipam check`; allocation just avoids it.
+      }
+    }
+    return out;
+  }
+
+  createBlock(block: AllocationBlock): Promise<string> {
+    return this.kv.create(blockKey(block.cidr), encodeBlock(block));
+  }
+
+  /** CAS write; bumps the block's sequence number first, as every Calico block write does. */
+  updateBlock(block: AllocationBlock, rev: string): Promise<string> {
+    block.sequenceNumber += 1n;
+    return this.kv.update(blockKey(block.cidr), encodeBlock(block), rev);
+  }
+
+  /** CAS delete; a block that is already gone counts as deleted. */
+  async deleteBlock(cidr: CIDR, rev: string): Promise<void> {
+    try {
+      await this.kv.delete(blockKey(cidr), rev);
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundError)) throw err;
+    }
+  }
+
+  async getAffinity(owner: AffinityOwner, cidr: CIDR): Promise<Versioned<BlockAffinity> | undefined> {
+    const kv = await this.kv.get(affinityKey(owner, cidr));
+    return kv && { value: decodeAffinity(kv.value), rev: kv.modRevision };
+  }
+
+  createAffinity(owner: AffinityOwner, cidr: CIDR, state: AffinityState): Promise<string> {
+    return this.kv.create(affinityKey(owner, cidr), encodeAffinity(state));
+  }
+
+  updateAffinity(owner: AffinityOwner, cidr: CIDR, state: AffinityState, rev: string): Promise<string> {
+    return this.kv.update(affinityKey(owner, cidr), encodeAffinity(state), rev);
+  }
+
+  /** CAS delete (unconditional without `rev`); already gone is fine. */
+  async deleteAffinity(owner: AffinityOwner, cidr: CIDR, rev?: string): Promise<void> {
+    try {
+      await this.kv.delete(affinityKey(owner, cidr), rev);
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundError)) throw err;
+    }
+  }
+
+  async #listAffinities(prefix: string): Promise<AffinityEntry[]> {
+    const { kvs } = await this.kv.list(prefix);
+    const out: AffinityEntry[] = [];
+    for (const kv of kvs) {
+      const parsed = parseAffinityKey(kv.key);
+      if (!parsed) continue;
+      try {
+        out.push({ ...parsed, value: decodeAffinity(kv.value), rev: kv.modRevision });
+      } catch {
+        // Unreadable affinity values are ignored, as Calico's list does.
+      }
+    }
+    return out;
+  }
+
+  /** One owner's affinities in key order (the trailing `/` keeps `node1` from matching `node10`). */
+  listAffinities(owner: AffinityOwner, family?: 4 | 6): Promise<AffinityEntry[]> {
+    return this.#listAffinities(affinityPrefix(owner, family));
+  }
+
+  async listAllAffinities(): Promise<AffinityEntry[]> {
+    const [hosts, virtual] = await Promise.all([
+      this.#listAffinities(`${IPAM_ROOT}host/`),
+      this.#listAffinities(`${IPAM_ROOT}virtual/`),
+    ]);
+    return [...hosts, ...virtual];
+  }
+
+  async getHandle(id: string): Promise<Versioned<IPAMHandle> | undefined> {
+    const kv = await this.kv.get(handleKey(id));
+    return kv && { value: decodeHandle(kv.value), rev: kv.modRevision };
+  }
+
+  async listHandles(): Promise<HandleEntry[]> {
+    const { kvs } = await this.kv.list(HANDLE_PREFIX);
+    const out: HandleEntry[] = [];
+    for (const kv of kvs) {
+      try {
+        out.push({
+          id: kv.key.slice(HANDLE_PREFIX.length),
+          value: decodeHandle(kv.value),
+          rev: kv.modRevision,
+        });
+      } catch {
+        // reported by `ipam check` as a missing handle
+      }
+    }
+    return out;
+  }
+
+  /** Adds `num` addresses in block `cidr` to a handle, creating it on first use. */
+  incrementHandle(id: string, cidr: string, num: number): Promise<void> {
+    return retryOnConflict(async () => {
+      const h = await this.getHandle(id);
+      if (!h) {
+        const fresh: IPAMHandle = { block: {}, deleted: false };
+        incrementHandle(fresh, cidr, num);
+        try {
+          await this.kv.create(handleKey(id), encodeHandle(fresh));
+        } catch (err) {
+          // Someone created it first: start again from a read.
+          if (err instanceof ResourceAlreadyExistsError) throw new UpdateConflictError(handleKey(id));
+          throw err;
+        }
+        return;
+      }
+      incrementHandle(h.value, cidr, num);
+      await this.kv.update(handleKey(id), encodeHandle(h.value), h.rev);
+    });
+  }
+
+  /**
+   * Removes `num` addresses in block `cidr` from a handle, deleting the handle when nothing is
+   * left. Returns a counting inconsistency for the caller to log; throws when the handle is missing.
+   */
+  decrementHandle(id: string, cidr: string, num: number): Promise<Error | undefined> {
+    return retryOnConflict(async () => {
+      const h = await this.getHandle(id);
+      if (!h) throw new ResourceNotFoundError(handleKey(id));
+      const problem = decrementHandle(h.value, cidr, num);
+      if (handleIsEmpty(h.value)) await this.kv.delete(handleKey(id), h.rev);
+      else await this.kv.update(handleKey(id), encodeHandle(h.value), h.rev);
+      return problem;
+    });
+  }
+
+  async deleteHandle(id: string, rev?: string): Promise<void> {
+    try {
+      await this.kv.delete(handleKey(id), rev);
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundError)) throw err;
+    }
+  }
+
+  /** The v2 global config key, or undefined when it was never written. */
+  async getConfig(): Promise<IPAMConfig | undefined> {
+    const kv = await this.kv.get(CONFIG_KEY);
+    return kv && decodeIPAMConfig(kv.value);
+  }
+
+  async putConfig(cfg: IPAMConfig): Promise<void> {
+    await this.kv.put(CONFIG_KEY, encodeIPAMConfig(cfg));
+  }
+
+  /** Deletes the exact legacy `/calico/ipam/v2/host/<node>` marker if present. */
+  async deleteIPAMHostMarker(key: string): Promise<void> {
+    try {
+      await this.kv.delete(key);
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundError)) throw err;
+    }
+  }
+}
