@@ -1,0 +1,173 @@
+/**
+ * The Linux dataplane of the calico plugin: a veth pair between the container's namespace and
+ * this process's namespace (the "host"), with Calico's MAC, sysctls and routes. Commands are
+ * built by ipcmd.ts; this module only runs them, in order, and undoes its own work on failure.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { CniError, ErrorCode } from "./errors.js";
+import { ExecError, run, runOk } from "./exec.js";
+import {
+  batchSafeName,
+  containerConfigScript,
+  containerUpScript,
+  EXPECTED_HOST_LINK_LOCAL,
+  families,
+  HOST_MAC,
+  hostLinkBatch,
+  hostRouteArgs,
+  hostRouteShowArgs,
+  hostSysctls,
+  nsenterArgs,
+  parseLinkJson,
+  parseLinkLocal,
+  parseProcNetDev,
+  parseRouteDevs,
+  type VethPlan,
+  vethCreateBatch,
+} from "./ipcmd.js";
+import { log } from "./log.js";
+
+const IP = "ip";
+const NSENTER = "nsenter";
+const COMMAND_TIMEOUT_MS = 20_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function inNetns(netns: string, argv: string[], input?: string) {
+  return runOk(NSENTER, nsenterArgs(netns, argv), { input, timeoutMs: COMMAND_TIMEOUT_MS });
+}
+
+async function hostIp(args: string[], input?: string) {
+  return runOk(IP, args, { input, timeoutMs: COMMAND_TIMEOUT_MS });
+}
+
+/** Whether this namespace has a link called `name`; /proc/self/net is always our own namespace. */
+export async function hostHasLink(name: string): Promise<boolean> {
+  return parseProcNetDev(await readFile("/proc/self/net/dev", "utf8")).includes(name);
+}
+
+async function writeSysctl(path: string, value: string, optional: boolean): Promise<void> {
+  try {
+    await writeFile(path, value);
+  } catch (err) {
+    if (!optional) throw new Error(`failed to set sysctl ${path}=${value}: ${(err as Error).message}`);
+    log.warning("failed to set optional sysctl", { path, value, error: (err as Error).message });
+  }
+}
+
+/** Sets the fixed MAC until it sticks: udev may still be assigning its own to the new link. */
+async function ensureHostMac(hostIfname: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const link = parseLinkJson((await hostIp(["-j", "link", "show", "dev", hostIfname])).stdout);
+    if (link?.mac === HOST_MAC) return;
+    if (Date.now() > deadline) {
+      log.warning("host-side MAC did not stick; keeping the kernel's", { iface: hostIfname, mac: link?.mac });
+      return;
+    }
+    await sleep(100);
+    await hostIp(["link", "set", "dev", hostIfname, "address", HOST_MAC]);
+  }
+}
+
+async function readHostLinkLocal(hostIfname: string): Promise<string | undefined> {
+  for (let i = 0; i < 10; i++) {
+    const ll = parseLinkLocal(await readFile("/proc/self/net/if_inet6", "utf8"), hostIfname);
+    if (ll) return ll;
+    await sleep(50);
+  }
+  return undefined;
+}
+
+/** The host side's link-local address, regenerated if the kernel derived it from an older MAC. */
+async function hostLinkLocal(hostIfname: string): Promise<string> {
+  let ll = await readHostLinkLocal(hostIfname);
+  if (ll !== undefined && ll !== EXPECTED_HOST_LINK_LOCAL) {
+    log.info("host link-local address not derived from the Calico MAC; cycling the link", { ll });
+    await hostIp(["-batch", "-"], `link set dev "${hostIfname}" down\n${hostLinkBatch(hostIfname)}`);
+    ll = (await readHostLinkLocal(hostIfname)) ?? ll;
+  }
+  if (!ll) throw new Error(`failed to find an IPv6 link-local address on host interface ${hostIfname}`);
+  return ll;
+}
+
+async function addHostRoute(address: string, hostIfname: string): Promise<void> {
+  const res = await run(IP, hostRouteArgs(address, hostIfname), { timeoutMs: COMMAND_TIMEOUT_MS });
+  if (res.code === 0) return;
+  if (!/File exists/.test(res.stderr))
+    throw new ExecError(`ip ${hostRouteArgs(address, hostIfname).join(" ")}`, res);
+  // Felix may already have programmed the same route; only a route via another device is a clash.
+  const devs = parseRouteDevs((await hostIp(hostRouteShowArgs(address))).stdout);
+  const other = devs.find((d) => d !== hostIfname);
+  if (other !== undefined) {
+    throw new Error(
+      `route (${address}) already exists for an interface other than '${hostIfname}': ${address} dev ${other}`,
+    );
+  }
+}
+
+export interface PlumbedInterface {
+  /** Kernel-assigned MAC of the container side. */
+  mac: string;
+  mtu: number;
+}
+
+/**
+ * Creates and configures the pair. A stale host-side link of the same name (left by an earlier
+ * attempt) is removed first. On failure everything created here is removed again.
+ */
+export async function setupWorkloadInterface(plan: VethPlan): Promise<PlumbedInterface> {
+  for (const name of [plan.ifname, plan.hostIfname]) {
+    if (!batchSafeName(name)) {
+      throw new CniError(ErrorCode.invalidEnvironment, `interface name ${name} contains " or \\`);
+    }
+  }
+  if (await hostHasLink(plan.hostIfname)) {
+    log.info("deleting stale host-side interface", { iface: plan.hostIfname });
+    await run(IP, ["link", "del", plan.hostIfname]);
+  }
+  try {
+    await inNetns(plan.netns, [IP, "-batch", "-"], vethCreateBatch(plan, process.pid));
+  } catch (err) {
+    throw new Error(
+      `failed to create veth pair ${plan.ifname} (container ${plan.netns}) / ${plan.hostIfname} (host): ${(err as Error).message}`,
+    );
+  }
+  try {
+    const fam = families(plan.addresses);
+    for (const s of hostSysctls(plan.hostIfname, fam)) await writeSysctl(s.path, s.value, s.optional);
+    await hostIp(["-batch", "-"], hostLinkBatch(plan.hostIfname));
+    await ensureHostMac(plan.hostIfname);
+    await inNetns(plan.netns, ["sh", "-s"], containerUpScript(plan));
+    const ll = fam.v6 ? await hostLinkLocal(plan.hostIfname) : undefined;
+    const out = await inNetns(plan.netns, ["sh", "-s"], containerConfigScript(plan, ll));
+    const link = parseLinkJson(out.stdout);
+    if (!link) throw new Error(`could not read back container interface ${plan.ifname}: ${out.stdout}`);
+    for (const address of plan.addresses) await addHostRoute(address, plan.hostIfname);
+    return { mac: link.mac, mtu: link.mtu };
+  } catch (err) {
+    await removeWorkloadInterface(plan.netns, plan.ifname).catch((e: Error) =>
+      log.warning("cleanup after failed setup also failed", { error: e.message }),
+    );
+    throw err;
+  }
+}
+
+/**
+ * Deletes the container side, which takes the host side with it. A missing namespace or link
+ * means there is nothing to do.
+ */
+export async function removeWorkloadInterface(netns: string, ifname: string): Promise<void> {
+  if (netns === "") return;
+  const res = await run(NSENTER, nsenterArgs(netns, [IP, "link", "del", "dev", ifname]), {
+    timeoutMs: COMMAND_TIMEOUT_MS,
+  });
+  if (res.code === 0) return;
+  if (/No such file or directory|Cannot find device|Invalid argument|does not exist/.test(res.stderr)) {
+    log.info("container interface already gone", { netns, ifname, detail: res.stderr.trim() });
+    return;
+  }
+  if (res.stderr.includes("timed out") || res.code === 128)
+    throw new Error("timed out deleting device in netns");
+  throw new ExecError(`nsenter --net=${netns} ip link del dev ${ifname}`, res);
+}

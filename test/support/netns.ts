@@ -1,0 +1,104 @@
+/**
+ * Network namespaces for tests. Every namespace gets a distinctive random name so parallel test
+ * files never collide, starts with `lo` up, and is removed by `remove()` (or `removeAll()`),
+ * taking its veths with it.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+
+export interface ExecOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function exec(
+  file: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ExecOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.once("error", reject);
+    child.stdin.on("error", () => {});
+    child.once("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+export async function execOk(
+  file: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+) {
+  const out = await exec(file, args, opts);
+  if (out.code !== 0)
+    throw new Error(`${file} ${args.join(" ")} failed (${out.code}): ${out.stderr}${out.stdout}`);
+  return out;
+}
+
+export class Netns {
+  constructor(readonly name: string) {}
+
+  get path(): string {
+    return `/var/run/netns/${this.name}`;
+  }
+
+  /** Runs argv inside this namespace (nsenter keeps /sys and cgroups, unlike `ip netns exec`). */
+  exec(argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ExecOutput> {
+    return exec("nsenter", [`--net=${this.path}`, ...argv], opts);
+  }
+
+  async execOk(argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ExecOutput> {
+    const out = await this.exec(argv, opts);
+    if (out.code !== 0)
+      throw new Error(`in ${this.name}: ${argv.join(" ")} failed (${out.code}): ${out.stderr}`);
+    return out;
+  }
+
+  /** `ip -j ...` parsed. */
+  async ipJson<T = unknown>(args: string[]): Promise<T> {
+    const out = await this.execOk(["ip", "-j", ...args]);
+    return JSON.parse(out.stdout || "[]") as T;
+  }
+
+  async sysctl(path: string): Promise<string> {
+    return (await this.execOk(["cat", `/proc/sys/${path}`])).stdout.trim();
+  }
+
+  async linkNames(): Promise<string[]> {
+    return (await this.ipJson<{ ifname: string }[]>(["link", "show"])).map((l) => l.ifname);
+  }
+
+  async remove(): Promise<void> {
+    await exec("ip", ["netns", "del", this.name]);
+  }
+}
+
+const created = new Set<Netns>();
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString("hex")}`;
+}
+
+export async function createNetns(prefix: string): Promise<Netns> {
+  const ns = new Netns(uniqueName(prefix));
+  await execOk("ip", ["netns", "add", ns.name]);
+  created.add(ns);
+  await ns.execOk(["ip", "link", "set", "lo", "up"]);
+  return ns;
+}
+
+/** Removes every namespace created through this module that is still present. */
+export async function removeAll(): Promise<void> {
+  for (const ns of created) await ns.remove();
+  created.clear();
+}
