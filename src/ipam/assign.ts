@@ -260,7 +260,13 @@ export class Assigner {
     if (!canClaim) throw new BlockLimitError(cap);
     if (!run.config.autoAllocateBlocks) throw new IPAMError("failed to find or claim a block");
     for (let i = 0; i < DATASTORE_RETRIES; i++) {
-      const cidr = await this.#findUsableBlock(run);
+      const { cidr, ours } = await this.#findUsableBlock(run);
+      if (ours) {
+        // Another process on this host claimed it since we listed our affinities.
+        const block = await this.#usableAffineBlock(run, cidr);
+        if (block) return { block, claimed: false };
+        continue;
+      }
       try {
         const pending = await this.claims.pendingAffinity(run.owner, cidr);
         return {
@@ -295,7 +301,7 @@ export class Assigner {
    * A block CIDR to claim: the first CIDR (in this host's walk order) with no block, or one of
    * ours with room; failing that, another owner's empty block old enough to reclaim.
    */
-  async #findUsableBlock(run: FamilyRun): Promise<CIDR> {
+  async #findUsableBlock(run: FamilyRun): Promise<{ cidr: CIDR; ours: boolean }> {
     const gc = this.#gc(run);
     const blocks = await this.ctx.store.listBlocks(gc);
     const byCidr = new Map(blocks.map((b) => [formatCIDR(b.value.cidr), b]));
@@ -312,9 +318,9 @@ export class Assigner {
         const reserved = run.reservations.forBlock(cidr);
         if (reserved.full) continue;
         const b = byCidr.get(formatCIDR(cidr));
-        if (!b) return cidr;
+        if (!b) return { cidr, ours: false };
         const free = freeCount(b.value, reserved.isReserved);
-        if (b.value.affinity === mine && free > 0) return cidr;
+        if (b.value.affinity === mine && free > 0) return { cidr, ours: true };
         if (free > 0 && isEmpty(b.value)) reclaimable.push(b);
       }
     }
@@ -331,7 +337,7 @@ export class Assigner {
         } else {
           await this.ctx.store.deleteBlock(b.value.cidr, b.rev);
         }
-        return b.value.cidr;
+        return { cidr: b.value.cidr, ours: false };
       } catch (err) {
         if (!(err instanceof UpdateConflictError) && !isMoveOnError(err)) throw err;
         this.ctx.log.debug(`could not reclaim ${formatCIDR(b.value.cidr)}: ${String(err)}`);
@@ -350,31 +356,44 @@ export class Assigner {
     num: number,
     affinityCheck: string | undefined,
   ): Promise<string[]> {
-    let current: Versioned<AllocationBlock> | undefined = start;
-    for (let i = 0; i < DATASTORE_RETRIES && current; i++) {
-      const block = current.value;
-      const reserved = run.reservations.forBlock(block.cidr);
-      const ords = allocateFromBlock(block, {
-        num,
-        handleId: run.handleId,
-        attrs: run.attrs,
-        affinityCheck,
-        reserved: reserved.isReserved,
-      });
-      if (ords.length === 0) return [];
-      const cidrText = formatCIDR(block.cidr);
-      if (run.handleId) await this.ctx.store.incrementHandle(run.handleId, cidrText, ords.length);
-      try {
-        await this.ctx.store.updateBlock(block, current.rev);
-        return ords.map((o) => ordinalToCIDRText(block, o));
-      } catch (err) {
-        if (run.handleId) await this.#undoHandle(run.handleId, cidrText, ords.length);
-        if (!(err instanceof UpdateConflictError) && !(err instanceof ResourceNotFoundError)) throw err;
+    const cidrText = formatCIDR(start.value.cidr);
+    // What the handle already counts for this block. It is kept across CAS retries instead of
+    // being taken back and re-added each time (the handle only over-counts meanwhile, which
+    // release tolerates) and any surplus is taken back at the end.
+    let held = 0;
+    let committed = 0;
+    try {
+      let current: Versioned<AllocationBlock> | undefined = start;
+      for (let i = 0; i < DATASTORE_RETRIES && current; i++) {
+        const block = current.value;
+        const reserved = run.reservations.forBlock(block.cidr);
+        const ords = allocateFromBlock(block, {
+          num,
+          handleId: run.handleId,
+          attrs: run.attrs,
+          affinityCheck,
+          reserved: reserved.isReserved,
+        });
+        if (ords.length === 0) return [];
+        if (run.handleId && ords.length > held) {
+          await this.ctx.store.incrementHandle(run.handleId, cidrText, ords.length - held);
+          held = ords.length;
+        }
+        try {
+          await this.ctx.store.updateBlock(block, current.rev);
+          committed = ords.length;
+          return ords.map((o) => ordinalToCIDRText(block, o));
+        } catch (err) {
+          if (!(err instanceof UpdateConflictError) && !(err instanceof ResourceNotFoundError)) throw err;
+          current = this.ctx.store.blockFromConflict(err, this.#gc(run));
+        }
+        current ??= await this.ctx.store.getBlock(block.cidr, this.#gc(run));
       }
-      current = await this.ctx.store.getBlock(block.cidr, this.#gc(run));
+      if (current) throw new MaxRetriesError();
+      return [];
+    } finally {
+      if (run.handleId && held > committed) await this.#undoHandle(run.handleId, cidrText, held - committed);
     }
-    if (current) throw new MaxRetriesError();
-    return [];
   }
 
   async #undoHandle(handleId: string, cidr: string, num: number): Promise<void> {

@@ -20,7 +20,7 @@ import {
   StaleAffinityError,
 } from "./errors.js";
 import { type AffinityOwner, affinityKey, blockKey, ownerString } from "./keys.js";
-import type { GCContext, Versioned } from "./store.js";
+import { DATASTORE_RETRIES, type GCContext, type Versioned } from "./store.js";
 
 export interface ReleaseAffinityOptions {
   requireEmpty?: boolean;
@@ -50,16 +50,24 @@ export class BlockClaims {
     return { value: { state: "pending", deleted: false }, rev };
   }
 
+  /**
+   * Confirms our affinity once the block exists and is ours. Sibling processes on this host may
+   * rewrite it to pending meanwhile; since the block is already ours, confirming over their
+   * pending write is right. Any other state (a release in progress) ends the attempt.
+   */
   async #confirm(owner: AffinityOwner, cidr: CIDR, affinity: Versioned<BlockAffinity>): Promise<void> {
-    if (isConfirmed(affinity.value)) return;
-    try {
-      await this.#store.updateAffinity(owner, cidr, "confirmed", affinity.rev);
-    } catch (err) {
-      if (!(err instanceof UpdateConflictError)) throw err;
-      // Another process on this host may have confirmed it for us.
-      const now = await this.#store.getAffinity(owner, cidr);
-      if (!now || !isConfirmed(now.value)) throw err;
+    let current: Versioned<BlockAffinity> | undefined = affinity;
+    for (let i = 0; i < DATASTORE_RETRIES; i++) {
+      if (current?.value.state !== "pending") break;
+      try {
+        await this.#store.updateAffinity(owner, cidr, "confirmed", current.rev);
+        return;
+      } catch (err) {
+        if (!(err instanceof UpdateConflictError)) throw err;
+      }
+      current = await this.#store.getAffinity(owner, cidr);
     }
+    if (!current || !isConfirmed(current.value)) throw new UpdateConflictError(affinityKey(owner, cidr));
   }
 
   /**

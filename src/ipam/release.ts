@@ -41,8 +41,8 @@ import { DATASTORE_RETRIES, retryOnConflict, type Versioned } from "./store.js";
 
 export interface ReleaseOptions {
   address: string;
-  /** Release only if the address still belongs to this handle. */
-  handleId?: string;
+  /** Release only if the address still belongs to this handle (Calico's `Handle`). */
+  handle?: string;
   /** Release only if the address was allocated at this block sequence number (guards against reuse). */
   sequenceNumber?: bigint;
 }
@@ -91,7 +91,7 @@ export class Releaser {
       const opts = typeof r === "string" ? { address: r } : { ...r };
       const ip = parseIP(opts.address);
       if (!ip) throw new InvalidIPAMRequestError(`invalid IP address: ${opts.address}`);
-      if (opts.handleId !== undefined) opts.handleId = sanitiseHandle(opts.handleId);
+      if (opts.handle !== undefined) opts.handle = sanitiseHandle(opts.handle);
       return { opts, ip };
     });
     const [config, pools] = await Promise.all([this.ctx.config(), this.ctx.pools()]);
@@ -156,7 +156,7 @@ export class Releaser {
           continue;
         }
         const handle = handleAt(block, ord);
-        if (opts.handleId !== undefined && opts.handleId !== handle) {
+        if (opts.handle !== undefined && opts.handle !== handle) {
           throw new ReleaseMismatchError(opts.address, "bad handle");
         }
         ordinals.add(ord);

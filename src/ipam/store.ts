@@ -9,7 +9,7 @@ import {
   ResourceNotFoundError,
   UpdateConflictError,
 } from "../datastore/errors.js";
-import type { KVStore } from "../datastore/kv.js";
+import type { KeyValue, KVStore } from "../datastore/kv.js";
 import type { CIDR } from "../lib/net.js";
 import { type AffinityState, type BlockAffinity, decodeAffinity, encodeAffinity } from "./affinity.js";
 import { type AllocationBlock, decodeBlock, encodeBlock, garbageCollect } from "./block.js";
@@ -101,6 +101,18 @@ export class IPAMStore {
       }
     }
     return out;
+  }
+
+  /** The block a failed CAS write found, when the backend returned it with the conflict. */
+  blockFromConflict(err: unknown, gc?: GCContext): Versioned<AllocationBlock> | undefined {
+    if (!(err instanceof UpdateConflictError)) return undefined;
+    const latest = err.latest as Partial<KeyValue> | undefined;
+    if (typeof latest?.value !== "string" || typeof latest.modRevision !== "string") return undefined;
+    try {
+      return { value: this.#decodeBlock(latest.value, gc), rev: latest.modRevision };
+    } catch {
+      return undefined;
+    }
   }
 
   createBlock(block: AllocationBlock): Promise<string> {
