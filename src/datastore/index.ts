@@ -4,6 +4,13 @@ export { EtcdKV } from "./etcd/etcd-kv.js";
 export { DEFAULT_REQUEST_TIMEOUT_MS, type EtcdKVOptions, type EtcdTLSOptions } from "./etcd/options.js";
 export type { KeyValue, KVListResult, KVStore, KVWatch, KVWatchEvent, KVWatchListener } from "./kv.js";
 export { MemoryKV } from "./memory/memory-kv.js";
+export {
+  DEFAULT_ALLOW_PROFILE,
+  defaultAllowProfile,
+} from "./resources/default-profile.js";
+export { POLICY_NAME_ANNOTATION } from "./resources/encoding.js";
+export { listPrefix, parseResourcePath, RESOURCE_ROOT, resourcePath } from "./resources/keys.js";
+export { CalicoResourceStore, type ResourceStoreOptions } from "./resources/store.js";
 export { compareRevisions, parseRevision } from "./revision.js";
 export type {
   ListOptions,

@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DatastoreUnavailableError } from "../../src/datastore/errors.js";
 import { EtcdKV } from "../../src/datastore/etcd/etcd-kv.js";
+import { CalicoResourceStore } from "../../src/datastore/resources/store.js";
 import { collectWatch, eventually } from "../support/datastore.js";
 import { type EtcdServer, startEtcd } from "../support/etcd.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
@@ -78,6 +79,27 @@ describe("EtcdKV against a running etcd", () => {
       env: { ...process.env, ETCDCTL_API: "3" },
     });
     expect(stdout).toBe('/calico/raw/key\n{"a":1}\n');
+  });
+
+  it("stores resources at Calico's key with Calico's JSON, as etcdctl sees them", async () => {
+    const store = new CalicoResourceStore(kv);
+    await store.create({
+      apiVersion: "projectcalico.org/v3",
+      kind: "IPPool",
+      metadata: { name: "default-ipv4-ippool", uid: "3f6c", creationTimestamp: "2026-01-01T00:00:00Z" },
+      spec: { cidr: "192.168.0.0/16", ipipMode: "Always", natOutgoing: true, blockSize: 26 },
+    });
+    const { stdout } = await run(
+      "etcdctl",
+      ["--endpoints", etcd.endpoint, "get", "--prefix", "/calico/resources/v3/projectcalico.org/ippools/"],
+      { env: { ...process.env, ETCDCTL_API: "3" } },
+    );
+    expect(stdout).toBe(
+      "/calico/resources/v3/projectcalico.org/ippools/default-ipv4-ippool\n" +
+        '{"kind":"IPPool","apiVersion":"projectcalico.org/v3","metadata":{"name":"default-ipv4-ippool","uid":"3f6c",' +
+        '"creationTimestamp":"2026-01-01T00:00:00Z"},"spec":{"cidr":"192.168.0.0/16","ipipMode":"Always",' +
+        '"natOutgoing":true,"blockSize":26}}\n',
+    );
   });
 
   it("tries the next endpoint when the first is down", async () => {
