@@ -144,8 +144,15 @@ export function parseBigJson(text: string): BigJsonValue {
   return v;
 }
 
-/** Compact JSON; `bigint` is written as a bare integer and `undefined` object fields are dropped. */
-export function stringifyBigJson(value: unknown): string {
+/**
+ * JSON text; `bigint` is written as a bare integer and `undefined` object fields are dropped.
+ * With `indent`, the layout matches Go's `json.MarshalIndent(v, "", indent)`.
+ */
+export function stringifyBigJson(value: unknown, indent = ""): string {
+  return write(value, indent, "");
+}
+
+function write(value: unknown, indent: string, current: string): string {
   switch (typeof value) {
     case "bigint":
       return value.toString();
@@ -157,14 +164,22 @@ export function stringifyBigJson(value: unknown): string {
       return JSON.stringify(value);
     case "object": {
       if (value === null) return "null";
+      const inner = current + indent;
+      const open = indent ? `\n${inner}` : "";
+      const sep = indent ? `,\n${inner}` : ",";
+      const close = indent ? `\n${current}` : "";
       if (Array.isArray(value)) {
-        return `[${value.map((v) => (v === undefined ? "null" : stringifyBigJson(v))).join(",")}]`;
+        if (value.length === 0) return "[]";
+        const items = value.map((v) => (v === undefined ? "null" : write(v, indent, inner)));
+        return `[${open}${items.join(sep)}${close}]`;
       }
       const parts: string[] = [];
+      const colon = indent ? ": " : ":";
       for (const [k, v] of Object.entries(value)) {
-        if (v !== undefined) parts.push(`${JSON.stringify(k)}:${stringifyBigJson(v)}`);
+        if (v !== undefined) parts.push(`${JSON.stringify(k)}${colon}${write(v, indent, inner)}`);
       }
-      return `{${parts.join(",")}}`;
+      if (parts.length === 0) return "{}";
+      return `{${open}${parts.join(sep)}${close}}`;
     }
     default:
       return "null";

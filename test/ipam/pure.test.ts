@@ -356,3 +356,11 @@ describe("pool selection", () => {
     );
   });
 });
+
+describe("indented big-integer JSON", () => {
+  it("matches JSON.stringify's indentation for ordinary values and keeps bigints bare", () => {
+    const v = { a: [1, { b: "x" }], e: [], o: {}, n: null };
+    expect(stringifyBigJson(v, "  ")).toBe(JSON.stringify(v, null, 2));
+    expect(stringifyBigJson({ s: 18446744073709551615n }, "  ")).toBe('{\n  "s": 18446744073709551615\n}');
+  });
+});
