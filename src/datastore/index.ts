@@ -12,6 +12,17 @@ export { POLICY_NAME_ANNOTATION } from "./resources/encoding.js";
 export { listPrefix, parseResourcePath, RESOURCE_ROOT, resourcePath } from "./resources/keys.js";
 export { CalicoResourceStore, type ResourceStoreOptions } from "./resources/store.js";
 export { compareRevisions, parseRevision } from "./revision.js";
+export { jsonPrefixSource, prefixSource, resourceSource } from "./syncer/sources.js";
+export { Syncer } from "./syncer/syncer.js";
+export {
+  SYNCER_DEFAULTS,
+  type SyncerCallbacks,
+  type SyncerOptions,
+  type SyncSource,
+  type SyncStatus,
+  type SyncUpdate,
+  type SyncUpdateType,
+} from "./syncer/types.js";
 export type {
   ListOptions,
   ResourceList,
