@@ -44,7 +44,7 @@ import {
   selectorMatches,
 } from "./pools.js";
 import type { Reservations } from "./reservations.js";
-import { DATASTORE_RETRIES, type GCContext, type Versioned } from "./store.js";
+import { type AffinityEntry, DATASTORE_RETRIES, type GCContext, type Versioned } from "./store.js";
 
 /** An affine block younger than this is never reclaimed, so two hosts cannot ping-pong it. */
 export const EMPTY_BLOCK_MIN_RECLAIM_AGE_MS = 60_000;
@@ -159,12 +159,14 @@ export class Assigner {
     out: IPAMAssignments,
   ): Promise<void> {
     const family = out.ipVersion;
-    const [config, reservations, allPools] = await Promise.all([
+    // Independent reads go out together: each is a round trip to the datastore.
+    const [config, reservations, allPools, nodeLabels, affinities] = await Promise.all([
       this.ctx.config(),
       this.ctx.reservations(),
       this.ctx.pools(),
+      owner.type === "host" ? this.ctx.nodeLabels(host) : Promise.resolve({}),
+      this.ctx.store.listAffinities(owner, family),
     ]);
-    const nodeLabels = owner.type === "host" ? await this.ctx.nodeLabels(host) : {};
     const pools = determinePools({
       pools: allPools,
       family,
@@ -184,7 +186,7 @@ export class Assigner {
       handleId: req.handleId,
       attrs: req.attrs,
     };
-    const affine = await this.#affineBlocks(run, allPools, nodeLabels);
+    const affine = await this.#affineBlocks(run, affinities, allPools, nodeLabels);
     const cap = effectiveBlockCap(req.maxBlocksPerHost, config.maxBlocksPerHost);
     let owned = affine.length;
     let fruitless = 0;
@@ -223,10 +225,10 @@ export class Assigner {
    */
   async #affineBlocks(
     run: FamilyRun,
+    affinities: readonly AffinityEntry[],
     allPools: IPPoolInfo[],
     nodeLabels: Record<string, string>,
   ): Promise<CIDR[]> {
-    const affinities = await this.ctx.store.listAffinities(run.owner, run.family);
     const usable: CIDR[] = [];
     for (const a of affinities) {
       if (run.pools.some((p) => cidrContains(p.cidr, a.cidr))) {
@@ -285,9 +287,13 @@ export class Assigner {
   async #usableAffineBlock(run: FamilyRun, cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
     for (let i = 0; i < DATASTORE_RETRIES; i++) {
       try {
-        const affinity = await this.ctx.store.getAffinity(run.owner, cidr);
+        const gc = this.#gc(run);
+        const [affinity, block] = await Promise.all([
+          this.ctx.store.getAffinity(run.owner, cidr),
+          this.ctx.store.getBlock(cidr, gc),
+        ]);
         if (!affinity) return undefined;
-        return await this.claims.blockFromAffinity(run.owner, cidr, affinity, this.#gc(run));
+        return await this.claims.blockFromAffinity(run.owner, cidr, affinity, gc, { block });
       } catch (err) {
         if (err instanceof UpdateConflictError) continue;
         if (isMoveOnError(err)) return undefined;

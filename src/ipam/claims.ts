@@ -110,8 +110,12 @@ export class BlockClaims {
     cidr: CIDR,
     affinity: Versioned<BlockAffinity>,
     gc: GCContext,
+    /** The block as read alongside the affinity, to save a round trip. */
+    preRead?: { block: Versioned<AllocationBlock> | undefined },
   ): Promise<Versioned<AllocationBlock>> {
-    const b = await this.#store.getBlock(cidr, gc);
+    let b = preRead?.block;
+    // Only a block read after the affinity may justify repairing or deleting that affinity.
+    if (!preRead || b?.value.affinity !== ownerString(owner)) b = await this.#store.getBlock(cidr, gc);
     if (!b) {
       // The owner crashed between the affinity and the block: finish the claim.
       const rev = await this.#store.updateAffinity(owner, cidr, "pending", affinity.rev);

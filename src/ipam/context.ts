@@ -43,9 +43,13 @@ export class IPAMContext {
    * `calicoctl ipam configure` land in one place), else Calico's v2 key, else the defaults.
    */
   async config(): Promise<IPAMConfig> {
-    const resource = await this.inventory.getIPAMConfiguration();
+    // Both are read at once: one round trip instead of two when the v3 object is absent.
+    const [resource, stored] = await Promise.all([
+      this.inventory.getIPAMConfiguration(),
+      this.store.getConfig(),
+    ]);
     if (resource) return configFromSpec(resource.spec as Record<string, unknown> | undefined);
-    return (await this.store.getConfig()) ?? { ...DEFAULT_IPAM_CONFIG };
+    return stored ?? { ...DEFAULT_IPAM_CONFIG };
   }
 
   async pools(): Promise<IPPoolInfo[]> {

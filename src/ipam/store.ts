@@ -208,17 +208,19 @@ export class IPAMStore {
 
   /** Adds `num` addresses in block `cidr` to a handle, creating it on first use. */
   incrementHandle(id: string, cidr: string, num: number): Promise<void> {
+    // Most handles are new (one per workload), so try creating before reading.
+    let tryCreate = true;
     return retryOnConflict(async () => {
-      const h = await this.getHandle(id);
+      const h = tryCreate ? undefined : await this.getHandle(id);
       if (!h) {
         const fresh: IPAMHandle = { block: {}, deleted: false };
         incrementHandle(fresh, cidr, num);
         try {
           await this.kv.create(handleKey(id), encodeHandle(fresh));
         } catch (err) {
-          // Someone created it first: start again from a read.
-          if (err instanceof ResourceAlreadyExistsError) throw new UpdateConflictError(handleKey(id));
-          throw err;
+          if (!(err instanceof ResourceAlreadyExistsError)) throw err;
+          tryCreate = false;
+          throw new UpdateConflictError(handleKey(id));
         }
         return;
       }
