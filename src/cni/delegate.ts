@@ -4,8 +4,9 @@
  * only CNI_COMMAND. Any IPAM plugin works, e.g. host-local from containernetworking-plugins.
  */
 import { constants } from "node:fs";
-import { access } from "node:fs/promises";
+import { access, realpath } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CniError, ErrorCode } from "./errors.js";
 import { run } from "./exec.js";
 import { type CniResult, parseResult } from "./result.js";
@@ -26,6 +27,20 @@ export async function findPlugin(type: string, path: string[]): Promise<string> 
     }
   }
   throw new CniError(ErrorCode.internal, `failed to find plugin "${type}" in path [${path.join(" ")}]`);
+}
+
+/**
+ * Whether `type` on `path` resolves to this package's own executable of that name. Then the
+ * caller may run it in-process, saving a Node start and a second etcd connection; any other
+ * binary of that name (say, Calico's own) is still executed.
+ */
+export async function resolvesToOwn(type: string, path: string[]): Promise<boolean> {
+  try {
+    const found = await realpath(await findPlugin(type, path));
+    return found === (await realpath(fileURLToPath(new URL(`../../bin/${type}`, import.meta.url))));
+  } catch {
+    return false;
+  }
 }
 
 /** Turns a failed plugin run into the error it reported (keeping its code), or a generic one. */

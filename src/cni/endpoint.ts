@@ -11,9 +11,6 @@ import { workloadEndpointName } from "../api/workload-endpoint-name.js";
 import { formatIP, parseCIDR } from "../lib/net.js";
 import type { WorkloadIdentity } from "./identity.js";
 
-/** Calico's etcd key layout for WorkloadEndpoints: `<root><namespace>/<name>`. */
-export const WORKLOAD_ENDPOINT_KEY_ROOT = "/calico/resources/v3/projectcalico.org/workloadendpoints/";
-
 export interface EndpointSpec {
   orchestrator: string;
   node: string;

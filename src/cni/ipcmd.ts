@@ -65,7 +65,7 @@ export function nsenterArgs(netns: string, argv: string[]): string[] {
  */
 export function vethCreateBatch(plan: VethPlan, hostPid: number): string {
   const q = plan.numQueues;
-  return `link add ${bq(plan.ifname)} mtu ${plan.mtu} numtxqueues ${q} numrxqueues ${q} type veth peer name ${bq(plan.hostIfname)} mtu ${plan.mtu} numtxqueues ${q} numrxqueues ${q} netns ${hostPid}\n`;
+  return `link add name ${bq(plan.ifname)} mtu ${plan.mtu} numtxqueues ${q} numrxqueues ${q} type veth peer name ${bq(plan.hostIfname)} mtu ${plan.mtu} numtxqueues ${q} numrxqueues ${q} netns ${hostPid}\n`;
 }
 
 /** The host side's sysctls, as paths under /proc/sys (which show the writer's own namespace). */

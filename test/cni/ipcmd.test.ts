@@ -30,7 +30,7 @@ const dual: VethPlan = { ...plan, addresses: ["10.65.0.5/32", "fd00::5/128"], ro
 describe("veth commands", () => {
   it("creates the pair from the container with the peer sent to the host's namespace", () => {
     expect(vethCreateBatch(plan, 4242)).toBe(
-      'link add "eth0" mtu 1440 numtxqueues 2 numrxqueues 2 type veth peer name "caliabc123" mtu 1440 numtxqueues 2 numrxqueues 2 netns 4242\n',
+      'link add name "eth0" mtu 1440 numtxqueues 2 numrxqueues 2 type veth peer name "caliabc123" mtu 1440 numtxqueues 2 numrxqueues 2 netns 4242\n',
     );
   });
 

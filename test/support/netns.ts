@@ -5,6 +5,10 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { connect, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface ExecOutput {
   code: number;
@@ -101,4 +105,77 @@ export async function createNetns(prefix: string): Promise<Netns> {
 export async function removeAll(): Promise<void> {
   for (const ns of created) await ns.remove();
   created.clear();
+}
+
+function splice(a: Socket, b: Socket): void {
+  a.pipe(b);
+  b.pipe(a);
+  a.on("error", () => b.destroy());
+  b.on("error", () => a.destroy());
+  a.on("close", () => b.destroy());
+  b.on("close", () => a.destroy());
+}
+
+/** Runs inside the namespace: accepts TCP on its loopback and relays to a unix socket. */
+const RELAY = `
+const net = require("node:net");
+const [sock, port] = process.argv.slice(1);
+net.createServer((c) => {
+  const u = net.connect(sock);
+  c.pipe(u); u.pipe(c);
+  c.on("error", () => u.destroy()); u.on("error", () => c.destroy());
+  c.on("close", () => u.destroy()); u.on("close", () => c.destroy());
+}).listen(Number(port), "127.0.0.1", () => console.log("ready"));
+`;
+
+export interface Forward {
+  /** `http://127.0.0.1:<port>` as seen from inside the namespace. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Makes a TCP service on this process's loopback (e.g. a test etcd) reachable at
+ * 127.0.0.1:`port` inside `ns`, whose loopback is a different one. Unix sockets are not
+ * per-namespace, so the two loopbacks are joined through one, without touching any interface.
+ */
+export async function forwardIntoNetns(
+  ns: Netns,
+  target: { host: string; port: number },
+  port = 2379,
+): Promise<Forward> {
+  const sock = join(tmpdir(), `cts-fwd-${randomBytes(4).toString("hex")}.sock`);
+  const server = createServer((c) => splice(c, connect(target.port, target.host)));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(sock, resolve);
+  });
+  const relay = spawn("nsenter", [`--net=${ns.path}`, process.execPath, "-e", RELAY, sock, String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const close = async () => {
+    if (relay.exitCode === null && relay.signalCode === null) {
+      const exited = new Promise((r) => relay.once("exit", r));
+      relay.kill("SIGKILL");
+      await exited;
+    }
+    await new Promise<void>((r) => server.close(() => r()));
+    await rm(sock, { force: true });
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let err = "";
+      relay.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      relay.stdout.on("data", (d: Buffer) => {
+        if (d.toString().includes("ready")) resolve();
+      });
+      relay.once("exit", (code) => reject(new Error(`relay into ${ns.name} exited (${code}): ${err}`)));
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, close };
 }

@@ -1,0 +1,325 @@
+/**
+ * The `calico` network plugin. ADD: IPAM (delegated), then the veth and routes, then the
+ * WorkloadEndpoint; a failure at any step undoes the earlier ones. DEL: the reverse, where every
+ * step accepts "already gone". CHECK: verifies what ADD built is still there.
+ */
+import { kindInfo } from "../api/kinds.js";
+import type { Resource } from "../api/meta.js";
+import {
+  listPrefix,
+  ResourceAlreadyExistsError,
+  ResourceNotFoundError,
+  type ResourceStore,
+  UpdateConflictError,
+} from "../datastore/index.js";
+import { closeStore, openStore } from "./backend.js";
+import { checkContainer } from "./check.js";
+import type { NetConf } from "./config.js";
+import { removeWorkloadInterface, setupWorkloadInterface } from "./dataplane.js";
+import { execPlugin, resolvesToOwn } from "./delegate.js";
+import {
+  buildWorkloadEndpoint,
+  endpointName,
+  endpointNamePrefix,
+  endpointProfiles,
+  hostCIDR,
+  networkProfile,
+  sameWorkload,
+} from "./endpoint.js";
+import type { CniEnv, Command } from "./env.js";
+import { CniError, ErrorCode } from "./errors.js";
+import {
+  hostInterfaceName,
+  requireNodenameFile,
+  type WorkloadIdentity,
+  workloadIdentity,
+} from "./identity.js";
+import { families } from "./ipcmd.js";
+import { log } from "./log.js";
+import { resolveMtu, waitForReadinessGates } from "./preflight.js";
+import { checkClusterReady } from "./readiness.js";
+import { type CniResult, formatResult } from "./result.js";
+
+interface Ctx {
+  env: CniEnv;
+  conf: NetConf;
+  id: WorkloadIdentity;
+  store: ResourceStore;
+}
+
+const WEP_KIND = kindInfo("WorkloadEndpoint")!;
+
+const wepKey = (id: WorkloadIdentity) => ({
+  kind: "WorkloadEndpoint",
+  namespace: id.namespace,
+  name: endpointName(id),
+});
+
+/**
+ * The IPAM plugin's verb, delegated as the CNI spec does it (exec from CNI_PATH, same stdin and
+ * environment), except that our own calico-ipam runs in this process over this store: same
+ * handle, same result, one Node start and one etcd connection fewer.
+ */
+async function ipam(ctx: Ctx, command: "ADD" | "DEL" | "CHECK"): Promise<CniResult | undefined> {
+  if (ctx.conf.ipam.type === "calico-ipam" && (await resolvesToOwn("calico-ipam", ctx.env.path))) {
+    if (command === "CHECK") return undefined;
+    return (await import("./calico-ipam.js")).runIpam(command, ctx.env, ctx.conf, ctx.store);
+  }
+  return execPlugin({
+    type: ctx.conf.ipam.type,
+    command,
+    stdin: JSON.stringify(ctx.conf.raw),
+    env: process.env,
+    path: ctx.env.path,
+  });
+}
+
+/** IPAM DEL after a failed ADD; its own failure is logged, the original error is what matters. */
+async function releaseAfterFailure(ctx: Ctx): Promise<void> {
+  try {
+    await ipam(ctx, "DEL");
+  } catch (err) {
+    log.error("failed to release IPAM allocation after a failed ADD", { error: (err as Error).message });
+  }
+}
+
+/** An endpoint of this workload under any interface name (Calico's name-prefix lookup). */
+async function findExistingEndpoint(ctx: Ctx): Promise<Resource | undefined> {
+  const prefix = `${listPrefix(WEP_KIND, ctx.id.namespace)}${endpointNamePrefix(ctx.id)}`;
+  for (const kv of (await ctx.store.kv.list(prefix)).kvs) {
+    let candidate: Resource;
+    try {
+      candidate = JSON.parse(kv.value) as Resource;
+    } catch {
+      continue;
+    }
+    if (!sameWorkload(candidate, ctx.id) || !candidate.metadata?.name) continue;
+    try {
+      return await ctx.store.get({
+        kind: "WorkloadEndpoint",
+        namespace: ctx.id.namespace,
+        name: candidate.metadata.name,
+      });
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundError)) throw err;
+    }
+  }
+  return undefined;
+}
+
+/** Creates the network's profile if missing; never changes an existing one. */
+async function ensureProfile(ctx: Ctx): Promise<void> {
+  try {
+    await ctx.store.get({ kind: "Profile", name: ctx.conf.name });
+    return;
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundError)) throw err;
+  }
+  try {
+    await ctx.store.create(networkProfile(ctx.conf.name, ctx.id.orchestrator));
+    log.info("created profile", { profile: ctx.conf.name });
+  } catch (err) {
+    if (!(err instanceof ResourceAlreadyExistsError)) throw err;
+  }
+}
+
+function writeEndpoint(store: ResourceStore, wep: Resource): Promise<Resource> {
+  return wep.metadata.resourceVersion ? store.update(wep) : store.create(wep);
+}
+
+function buildResult(
+  ctx: Ctx,
+  addresses: string[],
+  routes: CniResult["routes"],
+  dns: CniResult["dns"],
+  iface: { host: string; mac?: string; mtu?: number },
+): CniResult {
+  const container: CniResult["interfaces"][number] = { name: ctx.env.ifname };
+  if (iface.mac) container.mac = iface.mac;
+  if (iface.mtu) container.mtu = iface.mtu;
+  container.sandbox = ctx.env.netns;
+  return {
+    interfaces: [{ name: iface.host }, container],
+    ips: addresses.map((address) => ({ address, interface: 1 })),
+    routes,
+    dns,
+  };
+}
+
+/** Plain CNI: the same container added to another network keeps its interface and gains a profile. */
+async function addToExisting(ctx: Ctx, existing: Resource): Promise<CniResult> {
+  const spec = (existing.spec ?? {}) as {
+    profiles?: string[];
+    ipNetworks?: string[];
+    interfaceName?: string;
+    mac?: string;
+  };
+  const profiles = spec.profiles ?? [];
+  if (!profiles.includes(ctx.conf.name)) {
+    await ctx.store.update({ ...existing, spec: { ...spec, profiles: [...profiles, ctx.conf.name] } });
+  }
+  log.info("endpoint already exists; added network to its profiles", { endpoint: existing.metadata.name });
+  const addresses = spec.ipNetworks ?? [];
+  return buildResult(ctx, addresses, [], {}, { host: spec.interfaceName ?? "", mac: spec.mac });
+}
+
+async function add(ctx: Ctx): Promise<CniResult> {
+  const { conf, env, id, store } = ctx;
+  if (conf.ipam.type === "")
+    throw new CniError(ErrorCode.invalidNetworkConfig, "missing ipam.type in network config");
+  const mtu = await resolveMtu(conf);
+  await waitForReadinessGates(conf.readinessGates);
+  const existing = await findExistingEndpoint(ctx);
+  if (conf.policyType === "") await ensureProfile(ctx);
+  if (existing && id.orchestrator === "cni") return addToExisting(ctx, existing);
+
+  const allocated = await ipam(ctx, "ADD");
+  if (!allocated || allocated.ips.length === 0) {
+    await releaseAfterFailure(ctx);
+    throw new CniError(ErrorCode.internal, "IPAM plugin returned no IP addresses in result");
+  }
+  const hostIfname = hostInterfaceName(id);
+  let plumbed = false;
+  try {
+    const addresses = allocated.ips.map((ip) => hostCIDR(ip.address));
+    const fam = families(addresses);
+    const routes = [...(fam.v4 ? ["0.0.0.0/0"] : []), ...(fam.v6 ? ["::/0"] : [])];
+    log.info("wiring up workload", { addresses, hostIfname });
+    const link = await setupWorkloadInterface({
+      netns: env.netns,
+      ifname: env.ifname,
+      hostIfname,
+      mtu,
+      numQueues: conf.numQueues,
+      addresses,
+      routes,
+      allowIpForwarding: conf.allowIpForwarding,
+    });
+    plumbed = true;
+    const wep = buildWorkloadEndpoint(
+      id,
+      {
+        orchestrator: id.orchestrator,
+        node: id.node,
+        containerID: id.containerId,
+        pod: id.pod,
+        endpoint: id.endpoint,
+        ipNetworks: addresses,
+        profiles: endpointProfiles(id, conf.name, conf.policyType),
+        interfaceName: hostIfname,
+        mac: link.mac,
+      },
+      existing,
+    );
+    await writeEndpoint(store, wep);
+    log.info("wrote workload endpoint", { endpoint: wep.metadata.name });
+    return buildResult(ctx, addresses, allocated.routes, allocated.dns, {
+      host: hostIfname,
+      mac: link.mac,
+      mtu: link.mtu,
+    });
+  } catch (err) {
+    if (plumbed) {
+      await removeWorkloadInterface(env.netns, env.ifname).catch((e: Error) =>
+        log.error("failed to remove interface after a failed ADD", { error: e.message }),
+      );
+    }
+    await releaseAfterFailure(ctx);
+    throw err;
+  }
+}
+
+async function deleteEndpoint(ctx: Ctx): Promise<void> {
+  try {
+    await ctx.store.delete(wepKey(ctx.id));
+    log.info("deleted workload endpoint", { endpoint: endpointName(ctx.id) });
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundError)) throw err;
+  }
+}
+
+/**
+ * Kubernetes DEL: only the endpoint of this sandbox is deleted (a DEL for an old sandbox must not
+ * remove the new one's), with compare-and-swap so a concurrent ADD's write is never lost.
+ */
+async function deleteK8sEndpoint(ctx: Ctx): Promise<void> {
+  for (let attempt = 0; attempt < 6; attempt++) {
+    let wep: Resource;
+    try {
+      wep = await ctx.store.get(wepKey(ctx.id));
+    } catch (err) {
+      if (err instanceof ResourceNotFoundError) return;
+      throw err;
+    }
+    const owner = (wep.spec as { containerID?: string } | undefined)?.containerID;
+    if (owner && owner !== ctx.env.containerId) {
+      log.info("endpoint belongs to a newer sandbox; keeping it", { endpoint: wep.metadata.name, owner });
+      return;
+    }
+    try {
+      await ctx.store.delete(wepKey(ctx.id), { resourceVersion: wep.metadata.resourceVersion });
+      return;
+    } catch (err) {
+      if (err instanceof ResourceNotFoundError) return;
+      if (!(err instanceof UpdateConflictError)) throw err;
+    }
+  }
+  throw new CniError(ErrorCode.internal, "endpoint was modified before it could be deleted");
+}
+
+async function del(ctx: Ctx): Promise<void> {
+  const hasIpam = ctx.conf.ipam.type !== "";
+  if (ctx.id.orchestrator === "k8s") {
+    await deleteK8sEndpoint(ctx);
+    await removeWorkloadInterface(ctx.env.netns, ctx.env.ifname);
+    if (hasIpam) await ipam(ctx, "DEL");
+    return;
+  }
+  let ipamError: unknown;
+  if (hasIpam) {
+    try {
+      await ipam(ctx, "DEL");
+    } catch (err) {
+      ipamError = err;
+    }
+  }
+  await deleteEndpoint(ctx);
+  await removeWorkloadInterface(ctx.env.netns, ctx.env.ifname);
+  if (ipamError) throw ipamError;
+}
+
+async function check(ctx: Ctx): Promise<void> {
+  let wep: Resource;
+  try {
+    wep = await ctx.store.get(wepKey(ctx.id));
+  } catch (err) {
+    if (err instanceof ResourceNotFoundError) {
+      throw new CniError(ErrorCode.internal, `workload endpoint ${endpointName(ctx.id)} does not exist`);
+    }
+    throw err;
+  }
+  await checkContainer(ctx.env, wep);
+  if (ctx.conf.ipam.type !== "") await ipam(ctx, "CHECK");
+}
+
+export async function handle(command: Command, env: CniEnv, conf: NetConf): Promise<string | undefined> {
+  if (command === "GC") return undefined;
+  if (command !== "STATUS") requireNodenameFile(conf);
+  const id = workloadIdentity(conf, env);
+  log.with({ node: id.node, orchestrator: id.orchestrator });
+  const store = await openStore(conf);
+  try {
+    if (command === "STATUS") return await (await import("./status.js")).calicoStatus(store, conf, env.path);
+    await checkClusterReady(store);
+    const ctx: Ctx = { env, conf, id, store };
+    if (command === "ADD") {
+      const result = await add(ctx);
+      return `${JSON.stringify(formatResult(result, conf.cniVersion), null, 4)}\n`;
+    }
+    if (command === "DEL") await del(ctx);
+    else await check(ctx);
+    return undefined;
+  } finally {
+    await closeStore(store);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Entry point shared by the `calico` and `calico-ipam` executables. It imports only the small
+ * protocol modules; the plugin bodies (and through them the etcd client) load only for verbs that
+ * need them, so VERSION and argument errors answer at bare Node start-up cost.
+ */
+import { type NetConf, parseNetConf } from "./config.js";
+import { type CniEnv, type Command, parseCommand, parseEnv } from "./env.js";
+import { CniError, ErrorCode, toCniError } from "./errors.js";
+import { log } from "./log.js";
+import { assertSupportedVersion, assertVerbAllowed, versionInfo } from "./versions.js";
+
+export type PluginName = "calico" | "calico-ipam";
+
+/** What a plugin body returns: text for stdout (a result), or nothing. */
+export type Handler = (command: Command, env: CniEnv, conf: NetConf) => Promise<string | undefined>;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+function finish(stdout: string | undefined, code: number): Promise<never> {
+  return new Promise(() => {
+    const exit = () => process.exit(code);
+    if (stdout) process.stdout.write(stdout, exit);
+    else exit();
+  });
+}
+
+/** Programming errors are reported like Calico's recovered panics, with the stack in details. */
+function describeFailure(err: unknown, command: string): CniError {
+  if (err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError) {
+    return new CniError(
+      ErrorCode.internal,
+      `Calico CNI panicked during ${command}: ${err.message}`,
+      err.stack ?? "",
+    );
+  }
+  return toCniError(err);
+}
+
+async function loadHandler(plugin: PluginName): Promise<Handler> {
+  return plugin === "calico"
+    ? (await import("./calico.js")).handle
+    : (await import("./calico-ipam.js")).handle;
+}
+
+async function runFlag(plugin: PluginName, flag: string): Promise<string> {
+  if (flag === "-v" || flag === "--version")
+    return `${(await import("./version-string.js")).versionString()}\n`;
+  if (plugin === "calico" && flag === "-t")
+    return (await import("./readiness.js")).testConnection(await readStdin());
+  throw new CniError(ErrorCode.invalidEnvironment, `unknown flag ${flag}`, "supported: -v, -t (calico only)");
+}
+
+export async function main(plugin: PluginName, argv = process.argv.slice(2)): Promise<never> {
+  let command = "ADD";
+  try {
+    const flag = argv[0];
+    if (flag !== undefined) return finish(await runFlag(plugin, flag), 0);
+    const parsed = parseCommand(process.env.CNI_COMMAND);
+    command = parsed;
+    if (parsed === "VERSION") return finish(`${JSON.stringify(versionInfo(), null, 4)}\n`, 0);
+    // Calico marks its own arguments ignorable so delegated IPAM plugins accept the Kubernetes ones.
+    if (plugin === "calico") {
+      const args = process.env.CNI_ARGS;
+      // No trailing ";": libcni-based plugins reject an empty pair.
+      process.env.CNI_ARGS = args ? `IgnoreUnknown=1;${args}` : "IgnoreUnknown=1";
+    }
+    const env = parseEnv(process.env, parsed);
+    const conf = parseNetConf(await readStdin(), plugin === "calico" ? "0.2.0" : "0.1.0");
+    assertSupportedVersion(conf.cniVersion);
+    assertVerbAllowed(parsed, conf.cniVersion);
+    log.configure(
+      conf.logLevel,
+      conf.logFilePath
+        ? { path: conf.logFilePath, maxSizeMB: conf.logFileMaxSizeMB, maxCount: conf.logFileMaxCount }
+        : undefined,
+    );
+    log.with({ plugin, command: parsed, containerID: env.containerId });
+    const handler = await loadHandler(plugin);
+    return finish(await handler(parsed, env, conf), 0);
+  } catch (err) {
+    const e = describeFailure(err, command);
+    if (e.code === ErrorCode.internal) log.error(e.message, e.details ? { details: e.details } : undefined);
+    return finish(`${JSON.stringify(e, null, 4)}\n`, 1);
+  }
+}
