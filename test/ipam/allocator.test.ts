@@ -293,3 +293,99 @@ describe("release", () => {
     expect((await raw.list("/calico/ipam/v2/")).kvs).toHaveLength(0);
   });
 });
+
+describe("affinity maintenance", () => {
+  it("releases an emptied block's affinity once its pool stops selecting the node", async () => {
+    const inv = new FakeInventory()
+      .addPool("p", { cidr: "10.73.0.0/16", nodeSelector: "all()" })
+      .addNode("node-a");
+    const ipam = factory.client(inv);
+    await ipam.autoAssign({ handleId: "a", num4: 1 });
+    (inv.pools[0]!.spec as Record<string, unknown>).nodeSelector = "zone == 'x'";
+    await ipam.releaseByHandle("a");
+    expect(await blockKeys()).toHaveLength(0);
+    expect((await raw.list("/calico/ipam/v2/host/")).kvs).toHaveLength(0);
+  });
+
+  it("drops empty affine blocks of deselecting pools when the host next allocates", async () => {
+    const inv = new FakeInventory()
+      .addPool("a-old", { cidr: "10.74.0.0/16" })
+      .addPool("b-new", { cidr: "10.75.0.0/16", nodeSelector: "all()" })
+      .addNode("node-a");
+    const ipam = factory.client(inv);
+    await ipam.autoAssign({ handleId: "x", num4: 1, ipv4Pools: ["10.74.0.0/16"] });
+    await ipam.releaseByHandle("x");
+    (inv.pools[0]!.spec as Record<string, unknown>).nodeSelector = "!all()";
+    const res = await ipam.autoAssign({ handleId: "y", num4: 1 });
+    expect(res.ipv4.ips[0]).toMatch(/^10\.75\./);
+    const keys = await blockKeys();
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toContain("10.75.");
+  });
+
+  it("releases pool affinities, one CIDR's affinity, and a whole IPAM host", async () => {
+    const inv = new FakeInventory()
+      .addPool("p", { cidr: "10.76.0.0/24" })
+      .addNode("node-a")
+      .addNode("node-b");
+    const a = factory.client(inv, { host: "node-a" });
+    const b = factory.client(inv, { host: "node-b" });
+    await a.autoAssign({ handleId: "a", num4: 65 });
+    await b.autoAssign({ handleId: "b", num4: 1 });
+    expect((await raw.list("/calico/ipam/v2/host/node-a/")).kvs).toHaveLength(2);
+    const first = (await raw.list("/calico/ipam/v2/host/node-a/")).kvs[0]!.key.split("/")
+      .pop()!
+      .replace("-", "/");
+    await a.releaseAffinity(first, "node-a");
+    expect((await raw.list("/calico/ipam/v2/host/node-a/")).kvs).toHaveLength(1);
+    await raw.put("/calico/ipam/v2/host/node-a", "");
+    await a.removeIPAMHost("node-a");
+    expect(await raw.get("/calico/ipam/v2/host/node-a")).toBeUndefined();
+    expect((await raw.list("/calico/ipam/v2/host/node-a/")).kvs).toHaveLength(0);
+    await a.releasePoolAffinities("10.76.0.0/24");
+    expect((await raw.list("/calico/ipam/v2/host/")).kvs).toHaveLength(0);
+    // Addresses survive affinity release: the blocks are unowned, not gone.
+    expect((await a.ipsByHandle("a")).length).toBe(65);
+    expect((await b.getAssignmentAttributes(addr((await b.ipsByHandle("b"))[0]!))).blockAffinity).toBeNull();
+  });
+
+  it("allocates LoadBalancer addresses under the virtual owner without a Node", async () => {
+    const inv = new FakeInventory().addPool("lb", { cidr: "10.77.0.0/24", allowedUses: ["LoadBalancer"] });
+    const ipam = factory.client(inv, { host: "no-such-node" });
+    const res = await ipam.autoAssign({ handleId: "svc", num4: 1, intendedUse: "LoadBalancer" });
+    expect(res.ipv4.ips).toHaveLength(1);
+    expect((await raw.list("/calico/ipam/v2/virtual/load-balancer/ipv4/block/")).kvs).toHaveLength(1);
+    await expect(ipam.autoAssign({ num4: 1 })).rejects.toThrow(/does not exist/);
+  });
+
+  it("reads blocks written by Calico, including 64-bit sequence numbers and legacy hostAffinity", async () => {
+    const inv = new FakeInventory().addPool("p", { cidr: "10.78.0.0/16" }).addNode("node-a");
+    const ipam = factory.client(inv);
+    const allocations = [0, 0, 1, ...Array<null>(61).fill(null)];
+    const unallocated = Array.from({ length: 61 }, (_, i) => i + 3);
+    await raw.create(
+      "/calico/ipam/v2/assignment/ipv4/block/10.78.1.0-26",
+      JSON.stringify({
+        cidr: "10.78.1.0/26",
+        affinity: null,
+        hostAffinity: "node-a",
+        allocations,
+        unallocated,
+        attributes: [
+          { handle_id: "k8s-pod-network.abc\r\n", secondary: { node: "node-a", pod: "p", namespace: "ns" } },
+          { handle_id: "old" },
+        ],
+        sequenceNumber: 0,
+        sequenceNumberForAllocation: {},
+        deleted: false,
+      }).replace('"sequenceNumber":0', '"sequenceNumber":1763805600000000012'),
+    );
+    const attrs = await ipam.getAssignmentAttributes("10.78.1.1");
+    expect(attrs.handleId).toBe("k8s-pod-network.abc");
+    expect(attrs.blockAffinity).toBe("host:node-a");
+    await ipam.releaseIPs(["10.78.1.2"]);
+    const stored = (await rawJSON("/calico/ipam/v2/assignment/ipv4/block/10.78.1.0-26"))!;
+    expect(stored).toContain('"sequenceNumber":1763805600000000013');
+    expect(stored).toContain('"affinity":"host:node-a"');
+  });
+});
