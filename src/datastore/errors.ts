@@ -65,3 +65,8 @@ export class RevisionCompactedError extends DatastoreError {
 export class DatastoreUnavailableError extends DatastoreError {
   override name = "DatastoreUnavailableError";
 }
+
+/** The client configuration (file or environment) is missing, unreadable or invalid. */
+export class ConfigError extends DatastoreError {
+  override name = "ConfigError";
+}

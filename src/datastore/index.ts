@@ -1,9 +1,21 @@
 /** Public surface of the datastore: `calico-ts/datastore`. */
+export {
+  type CalicoAPIConfig,
+  type CalicoAPIConfigSpec,
+  CONFIG_KIND,
+  type DatastoreType,
+  DEFAULT_CONFIG_PATH,
+  type LoadConfigOptions,
+  loadClientConfig,
+  loadClientConfigFromBytes,
+  loadClientConfigFromEnv,
+} from "./config.js";
 export * from "./errors.js";
 export { EtcdKV } from "./etcd/etcd-kv.js";
 export { DEFAULT_REQUEST_TIMEOUT_MS, type EtcdKVOptions, type EtcdTLSOptions } from "./etcd/options.js";
 export type { KeyValue, KVListResult, KVStore, KVWatch, KVWatchEvent, KVWatchListener } from "./kv.js";
 export { MemoryKV } from "./memory/memory-kv.js";
+export { etcdOptionsFromConfig, type OpenOptions, openDatastore, type SrvResolver } from "./open.js";
 export {
   DEFAULT_ALLOW_PROFILE,
   defaultAllowProfile,
