@@ -3,7 +3,7 @@
  * this process's namespace (the "host"), with Calico's MAC, sysctls and routes. Commands are
  * built by ipcmd.ts; this module only runs them, in order, and undoes its own work on failure.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { CniError, ErrorCode } from "./errors.js";
 import { ExecError, run, runOk } from "./exec.js";
 import {
@@ -106,6 +106,27 @@ async function addHostRoute(address: string, hostIfname: string): Promise<void> 
   }
 }
 
+/** Refuses to plumb "the container" when CNI_NETNS is in fact this (the host's) namespace. */
+async function assertForeignNetns(netns: string): Promise<void> {
+  let target: { dev: number; ino: number };
+  try {
+    target = await stat(netns);
+  } catch (err) {
+    throw new CniError(
+      ErrorCode.invalidEnvironment,
+      `CNI_NETNS ${netns} cannot be opened`,
+      (err as Error).message,
+    );
+  }
+  const own = await stat("/proc/self/ns/net");
+  if (target.dev === own.dev && target.ino === own.ino) {
+    throw new CniError(
+      ErrorCode.invalidEnvironment,
+      `CNI_NETNS ${netns} is the host's own network namespace`,
+    );
+  }
+}
+
 export interface PlumbedInterface {
   /** Kernel-assigned MAC of the container side. */
   mac: string;
@@ -122,6 +143,7 @@ export async function setupWorkloadInterface(plan: VethPlan): Promise<PlumbedInt
       throw new CniError(ErrorCode.invalidEnvironment, `interface name ${name} contains " or \\`);
     }
   }
+  await assertForeignNetns(plan.netns);
   if (await hostHasLink(plan.hostIfname)) {
     log.info("deleting stale host-side interface", { iface: plan.hostIfname });
     await run(IP, ["link", "del", plan.hostIfname]);

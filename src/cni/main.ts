@@ -55,7 +55,7 @@ async function runFlag(plugin: PluginName, flag: string): Promise<string> {
 }
 
 export async function main(plugin: PluginName, argv = process.argv.slice(2)): Promise<never> {
-  let command = "ADD";
+  let command = process.env.CNI_COMMAND ?? "";
   try {
     const flag = argv[0];
     if (flag !== undefined) return finish(await runFlag(plugin, flag), 0);

@@ -35,6 +35,7 @@ const GATE_TIMEOUT_MS = 30_000;
 async function gateOpen(url: string): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(GATE_INTERVAL_MS), redirect: "manual" });
+    await res.body?.cancel();
     return res.status >= 200 && res.status < 400;
   } catch {
     return false;
@@ -42,8 +43,12 @@ async function gateOpen(url: string): Promise<boolean> {
 }
 
 /** Waits for every configured URL to answer 2xx/3xx, polling each until the overall deadline. */
-export async function waitForReadinessGates(urls: string[], intervalMs = GATE_INTERVAL_MS): Promise<void> {
-  const deadline = Date.now() + GATE_TIMEOUT_MS;
+export async function waitForReadinessGates(
+  urls: string[],
+  intervalMs = GATE_INTERVAL_MS,
+  timeoutMs = GATE_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (const url of urls) {
     while (!(await gateOpen(url))) {
       if (Date.now() + intervalMs > deadline) {

@@ -4,7 +4,7 @@
  */
 import type { ResourceStore } from "../datastore/index.js";
 import type { NetConf } from "./config.js";
-import { execPlugin, findPlugin } from "./delegate.js";
+import { execPlugin, findPlugin, resolvesToOwn } from "./delegate.js";
 import { CniError, ErrorCode } from "./errors.js";
 import { run } from "./exec.js";
 import { checkClusterReady } from "./readiness.js";
@@ -51,6 +51,8 @@ export async function calicoStatus(store: ResourceStore, conf: NetConf, path: st
     throw unavailable(err);
   }
   if (conf.ipam.type === "") return undefined;
+  if (conf.ipam.type === "calico-ipam" && (await resolvesToOwn("calico-ipam", path)))
+    return ipamStatus(store);
   const file = await findPlugin(conf.ipam.type, path);
   if (await speaksStatus(file, process.env)) {
     await execPlugin({

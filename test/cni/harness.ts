@@ -137,6 +137,8 @@ export interface Invocation {
   conf: unknown;
   /** Extra or overriding environment. */
   env?: Record<string, string | undefined>;
+  /** Command-line flags (e.g. `-t`). */
+  argv?: string[];
 }
 
 export interface PluginRun {
@@ -164,7 +166,10 @@ export async function invoke(c: Cluster, plugin: string, inv: Invocation): Promi
     else env[k] = v;
   }
   const stdin = typeof inv.conf === "string" ? inv.conf : JSON.stringify(inv.conf);
-  const out = await exec("nsenter", [`--net=${c.host.path}`, join(c.binDir, plugin)], { input: stdin, env });
+  const out = await exec("nsenter", [`--net=${c.host.path}`, join(c.binDir, plugin), ...(inv.argv ?? [])], {
+    input: stdin,
+    env,
+  });
   let json: Record<string, unknown> | undefined;
   try {
     json = JSON.parse(out.stdout) as Record<string, unknown>;

@@ -3,8 +3,10 @@
  * and IPAM: what ADD leaves in the kernel and the datastore, and that DEL (and a failed ADD)
  * leaves nothing behind.
  */
+import { spawn } from "node:child_process";
+import { readlinkSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Netns } from "../support/netns.js";
+import { exec, type Netns } from "../support/netns.js";
 import {
   type Cluster,
   expectOk,
@@ -237,6 +239,49 @@ describe("calico ADD/DEL, plain CNI", () => {
   });
 });
 
+describe("namespace paths and flags", () => {
+  it("works with a /proc/<pid>/ns/net namespace path, as ctr passes", async () => {
+    const holder = spawn("unshare", ["--net", "sleep", "60"], { stdio: "ignore" });
+    try {
+      const netns = `/proc/${holder.pid}/ns/net`;
+      // Until unshare has run, that path is still our own namespace: never plumb into it.
+      const own = readlinkSync("/proc/self/ns/net");
+      for (let i = 0; i < 200 && readlinkSync(netns) === own; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(readlinkSync(netns)).not.toBe(own);
+      const id = "procnetns1";
+      const result = expectOk(
+        await invoke(c, "calico", { command: "ADD", containerId: id, netns, conf: netConf(c) }),
+      );
+      const address = (result.ips as { address: string }[])[0]!.address;
+      const inside = (await exec("nsenter", [`--net=${netns}`, "ip", "-j", "addr", "show", "dev", "eth0"]))
+        .stdout;
+      expect(inside).toContain(address.split("/")[0]);
+      expectOk(await invoke(c, "calico", { command: "DEL", containerId: id, netns, conf: netConf(c) }));
+      expect((await exec("nsenter", [`--net=${netns}`, "ip", "link", "show", "eth0"])).code).not.toBe(0);
+      expect(await ipsOfHandle(c, `net1.${id}`)).toEqual([]);
+    } finally {
+      holder.kill("SIGKILL");
+    }
+  });
+
+  it("calico -t succeeds only when the datastore is ready (code 100 otherwise)", async () => {
+    const ok = await invoke(c, "calico", { command: "", argv: ["-t"], conf: netConf(c) });
+    expect(ok.code).toBe(0);
+    await setClusterReady(c.store, false);
+    try {
+      const notReady = await invoke(c, "calico", { command: "", argv: ["-t"], conf: netConf(c) });
+      expect(notReady.code).toBe(1);
+      expect(notReady.json).toMatchObject({
+        code: 100,
+        msg: "Calico is currently not ready to process requests",
+      });
+    } finally {
+      await setClusterReady(c.store, true);
+    }
+  });
+});
+
 describe("CNI 1.1: CHECK and STATUS", () => {
   it("CHECK passes on a healthy workload and names what is missing; STATUS follows readiness", async () => {
     const ctr = await container();
@@ -337,6 +382,21 @@ describe("calico ADD failures leave nothing behind", () => {
     } finally {
       await c.host.exec(["ip", "link", "del", "blocker0"]);
     }
+  });
+
+  it("a CNI_NETNS that is the host's own namespace is refused, and nothing is allocated", async () => {
+    const add = await invoke(c, "calico", {
+      command: "ADD",
+      containerId: "hostns0001",
+      netns: c.host.path,
+      conf: netConf(c),
+    });
+    expect(add.json).toMatchObject({
+      code: 4,
+      msg: `CNI_NETNS ${c.host.path} is the host's own network namespace`,
+    });
+    expect(await c.host.linkNames()).toEqual(["lo"]);
+    expect(await ipsOfHandle(c, "net1.hostns0001")).toEqual([]);
   });
 
   it("datastore not ready: ADD refuses before allocating", async () => {
