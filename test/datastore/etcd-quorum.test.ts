@@ -15,11 +15,7 @@ describe("EtcdKV watch on a member that loses quorum", () => {
   });
 
   it("ends with DatastoreUnavailableError naming the missing leader", async () => {
-    const [m1, m2, m3] = cluster.members as [
-      (typeof cluster.members)[0],
-      (typeof cluster.members)[0],
-      (typeof cluster.members)[0],
-    ];
+    const [m1, m2, m3] = cluster.members as [EtcdMember, EtcdMember, EtcdMember];
     const kv = new EtcdKV({ endpoints: [m3.endpoint], requestTimeoutMs: 2_000 });
     await kv.put("/calico/q/a", "1");
     const w = collectWatch(kv, "/calico/q/", (await kv.list("/calico/q/")).revision);
