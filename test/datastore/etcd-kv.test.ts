@@ -102,6 +102,17 @@ describe("EtcdKV against a running etcd", () => {
     );
   });
 
+  it("closes a watch whose stream has not opened yet without an unhandled error", async () => {
+    const watches = Array.from({ length: 20 }, (_, i) =>
+      kv.watch(`/calico/early/${i}/`, "0", { onEvent: () => undefined, onError: () => undefined }),
+    );
+    await Promise.all(watches.map((w) => w.close()));
+    // The streams open and are cancelled after close(); give them time to do so.
+    await new Promise((r) => setTimeout(r, 200));
+    await kv.put("/calico/early/0/x", "still serving");
+    expect((await kv.get("/calico/early/0/x"))?.value).toBe("still serving");
+  });
+
   it("tries the next endpoint when the first is down", async () => {
     const dead = `http://127.0.0.1:${await closedPort()}`;
     const multi = new EtcdKV({ endpoints: [dead, etcd.endpoint] });

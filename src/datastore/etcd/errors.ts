@@ -48,5 +48,7 @@ export function translateEtcdError(err: unknown, endpoints: readonly string[], r
 }
 
 export function unavailable(endpoints: readonly string[], detail: string): DatastoreUnavailableError {
-  return new DatastoreUnavailableError(`cannot reach etcd at ${endpoints.join(",")}: ${detail}`);
+  // gRPC appends an empty "Resolution note:" to connection failures.
+  const cleaned = detail.replace(/\s*Resolution note:\s*$/, "");
+  return new DatastoreUnavailableError(`cannot reach etcd at ${endpoints.join(",")}: ${cleaned}`);
 }

@@ -45,6 +45,8 @@ export class EtcdWatch implements KVWatch {
 
   private attach(stream: WatchStream): void {
     if (this.closed) {
+      // Cancelling makes the stream emit a CANCELLED error; unhandled, it would crash the process.
+      stream.on("error", () => undefined);
       stream.cancel();
       return;
     }
