@@ -20,7 +20,7 @@ export {
   DEFAULT_ALLOW_PROFILE,
   defaultAllowProfile,
 } from "./resources/default-profile.js";
-export { POLICY_NAME_ANNOTATION } from "./resources/encoding.js";
+export { POLICY_NAME_ANNOTATION, ValueDecodeError } from "./resources/encoding.js";
 export { listPrefix, parseResourcePath, RESOURCE_ROOT, resourcePath } from "./resources/keys.js";
 export { CalicoResourceStore, type ResourceStoreOptions } from "./resources/store.js";
 export { compareRevisions, parseRevision } from "./revision.js";

@@ -61,13 +61,18 @@ export function resourceStoreContract(
       async (kind, plural, namespaced) => {
         const name = unique("rt");
         const ns = namespaced ? "ns-rt" : undefined;
-        const created = await store.create(make(kind, name, ns, { b: 1, a: 2 }));
+        const resource = make(kind, name, ns, { b: 1, a: 2 });
+        resource.metadata.labels = {};
+        resource.metadata.selfLink = "/apis/x";
+        const created = await store.create(resource);
         const path = namespaced ? `${ROOT}/${plural}/ns-rt/${name}` : `${ROOT}/${plural}/${name}`;
         const raw = await kv.get(path);
         expect(raw).toBeDefined();
         const stored = JSON.parse(raw!.value) as Resource;
         expect(Object.keys(stored)).toEqual(["kind", "apiVersion", "metadata", "spec"]);
         expect(stored.metadata.resourceVersion).toBeUndefined();
+        expect(stored.metadata.selfLink).toBeUndefined();
+        expect(stored.metadata.labels).toBeUndefined();
         expect(stored.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
         expect(stored.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         expect(Object.keys(stored.spec!)).toEqual(["b", "a"]);

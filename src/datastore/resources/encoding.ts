@@ -38,8 +38,11 @@ const META_ORDER = [
 ];
 const NOT_STORED = new Set(["resourceVersion", "selfLink"]);
 
+/** Go's omitempty: ObjectMeta drops empty strings, nil and empty maps and lists. */
 function isEmpty(value: unknown): boolean {
-  return value === undefined || value === null || value === "";
+  if (value === undefined || value === null || value === "") return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === "object" && Object.keys(value).length === 0;
 }
 
 function storedMetadata(kind: string, meta: ObjectMeta): ObjectMeta {
