@@ -48,7 +48,6 @@ export interface NetConf {
   ipamLockFile: string;
   ipam: IpamConf;
   policyType: string;
-  kubernetesNodeName?: string;
   allowIpForwarding: boolean;
   readinessGates: string[];
   /** The whole object as received, passed on untouched to delegated IPAM plugins. */
@@ -155,7 +154,6 @@ export function parseNetConf(stdin: string, defaultVersion: string): NetConf {
   if (!["", "veth", "netkit"].includes(deviceType))
     throw invalid("device_type", '"veth" or "netkit"', deviceType);
   const policy = reader(r.obj("policy"), "policy.");
-  const kubernetes = reader(r.obj("kubernetes"), "kubernetes.");
   const container = reader(r.obj("container_settings"), "container_settings.");
   const numQueues = r.int("num_queues", 1);
   const mtu = r.int("mtu", 0);
@@ -195,7 +193,6 @@ export function parseNetConf(stdin: string, defaultVersion: string): NetConf {
       ipv6Pools: ipam.strings("ipv6_pools"),
     },
     policyType: policy.str("type") ?? "",
-    kubernetesNodeName: kubernetes.str("node_name") || undefined,
     allowIpForwarding: container.bool("allow_ip_forwarding"),
     readinessGates: r.strings("readiness_gates"),
     raw,

@@ -14,8 +14,6 @@ export interface CniArgs {
   ignoreUnknown: boolean;
   k8sPodName?: string;
   k8sPodNamespace?: string;
-  k8sPodInfraContainerId?: string;
-  k8sPodUid?: string;
   /** Requested specific address (`IP=`), used by calico-ipam for `ipAddrs`. */
   ip?: string;
 }
@@ -26,8 +24,6 @@ export interface CniEnv {
   netns: string;
   ifname: string;
   args: CniArgs;
-  /** CNI_ARGS exactly as received (after any prefixing by the caller). */
-  rawArgs: string;
   path: string[];
 }
 
@@ -79,12 +75,6 @@ export function parseCniArgs(raw: string): CniArgs {
         break;
       case "K8S_POD_NAMESPACE":
         args.k8sPodNamespace = value;
-        break;
-      case "K8S_POD_INFRA_CONTAINER_ID":
-        args.k8sPodInfraContainerId = value;
-        break;
-      case "K8S_POD_UID":
-        args.k8sPodUid = value;
         break;
       case "IP":
         args.ip = value;
@@ -144,14 +134,12 @@ export function parseEnv(env: NodeJS.ProcessEnv, command: Command = parseCommand
   }
   const ifname = env.CNI_IFNAME ?? "";
   if (ifname !== "" || REQUIRED[command].includes("CNI_IFNAME")) validateInterfaceName(ifname);
-  const rawArgs = env.CNI_ARGS ?? "";
   return {
     command,
     containerId,
     netns: env.CNI_NETNS ?? "",
     ifname,
-    args: parseCniArgs(rawArgs),
-    rawArgs,
+    args: parseCniArgs(env.CNI_ARGS ?? ""),
     path: (env.CNI_PATH ?? "").split(":").filter((p) => p !== ""),
   };
 }

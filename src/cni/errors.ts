@@ -5,15 +5,11 @@
 
 export const ErrorCode = {
   incompatibleVersion: 1,
-  unsupportedField: 2,
-  unknownContainer: 3,
   invalidEnvironment: 4,
-  ioFailure: 5,
   decodingFailure: 6,
   invalidNetworkConfig: 7,
   tryAgainLater: 11,
   pluginNotAvailable: 50,
-  limitedConnectivity: 51,
   internal: 999,
 } as const;
 

@@ -58,7 +58,6 @@ describe("network config", () => {
         },
         container_settings: { allow_ip_forwarding: true },
         policy: { type: "k8s" },
-        kubernetes: { node_name: "kn" },
       }),
       "0.2.0",
     );
@@ -78,7 +77,6 @@ describe("network config", () => {
     expect(c.ipam.ipv6Pools).toEqual(["fd00::/64"]);
     expect(c.allowIpForwarding).toBe(true);
     expect(c.policyType).toBe("k8s");
-    expect(c.kubernetesNodeName).toBe("kn");
     expect((c.raw.ipam as { subnet: string }).subnet).toBe("x");
   });
 

@@ -201,10 +201,6 @@ export async function getWep(c: Cluster, name: string, namespace = "default"): P
   }
 }
 
-export async function hostLinks(c: Cluster): Promise<string[]> {
-  return c.host.linkNames();
-}
-
 export async function newContainer(prefix = "cts-cni-ctr"): Promise<Netns> {
   return createNetns(prefix);
 }
