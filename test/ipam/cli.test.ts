@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -167,5 +167,35 @@ describe("calicoctl ipam (in-process, real etcd)", () => {
     expect(ok).toMatchObject({ code: 0, out: `Successfully released IP address ${ips[0]}\n` });
     const again = await calicoctl("release", "--ip", ips[0]!);
     expect(again).toMatchObject({ code: 1, err: `IP address ${ips[0]} is not assigned\n` });
+  });
+});
+
+describe("calicoctl ipam with a real config file", () => {
+  it("opens the datastore named by -c and reports a missing config file", async () => {
+    const cfg = join(dir, "calicoctl.cfg");
+    await writeFile(
+      cfg,
+      `apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nmetadata: {}\nspec:\n  datastoreType: etcdv3\n  etcdEndpoints: ${etcd.endpoint}\n`,
+    );
+    let out = "";
+    let err = "";
+    let code = 0;
+    const io = {
+      stdout: (t: string) => {
+        out += t;
+      },
+      stderr: (t: string) => {
+        err += t;
+      },
+      fail: (c: number) => {
+        code = c;
+      },
+    };
+    await ipamCommand(io).parseAsync(["show", "-c", cfg], { from: "user" });
+    expect(err).toBe("");
+    expect(out).toContain("| IP Pool  | 10.90.0.0/16 |");
+    await ipamCommand(io).parseAsync(["show", "-c", join(dir, "missing.cfg")], { from: "user" });
+    expect(code).toBe(1);
+    expect(err).toBe(`Error reading config file: ${join(dir, "missing.cfg")}\n`);
   });
 });

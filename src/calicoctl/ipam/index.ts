@@ -4,10 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { DEFAULT_CONFIG_PATH, loadClientConfig, openDatastore } from "../../datastore/index.js";
 import type { ResourceStore } from "../../datastore/types.js";
 import { type ActionContext, actionContext, check, configure, release, show } from "./actions.js";
-
-export const DEFAULT_CONFIG_PATH = "/etc/calico/calicoctl.cfg";
 
 export interface IpamCommandDeps {
   /** Opens the datastore named by a calicoctl config file path. */
@@ -19,17 +18,8 @@ export interface IpamCommandDeps {
   version: string;
 }
 
-interface DatastoreEntry {
-  loadClientConfig(opts: { configPath?: string }): Promise<unknown> | unknown;
-  openDatastore(config: unknown): Promise<ResourceStore> | ResourceStore;
-}
-
 async function openFromConfig(configPath: string): Promise<ResourceStore> {
-  const ds = (await import("../../datastore/index.js")) as unknown as Partial<DatastoreEntry>;
-  if (typeof ds.loadClientConfig !== "function" || typeof ds.openDatastore !== "function") {
-    throw new Error("this build has no datastore client configuration support");
-  }
-  return ds.openDatastore(await ds.loadClientConfig({ configPath }));
+  return openDatastore(loadClientConfig({ configPath }));
 }
 
 function packageVersion(): string {
