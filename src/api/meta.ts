@@ -20,6 +20,25 @@ export interface Resource<Spec = Record<string, unknown>, Status = unknown> {
   status?: Status;
 }
 
+/** Kubernetes ObjectMeta fields in the order Go's encoder writes them. */
+export const OBJECT_META_FIELDS: readonly string[] = [
+  "name",
+  "generateName",
+  "namespace",
+  "selfLink",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "labels",
+  "annotations",
+  "ownerReferences",
+  "finalizers",
+  "managedFields",
+];
+
 /** Identifies one stored object. `namespace` is set only for namespaced kinds. */
 export interface ResourceKey {
   kind: string;

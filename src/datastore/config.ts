@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import { API_VERSION } from "../api/kinds.js";
+import { OBJECT_META_FIELDS } from "../api/meta.js";
 import { ConfigError } from "./errors.js";
 
 export const DEFAULT_CONFIG_PATH = "/etc/calico/calicoctl.cfg";
@@ -75,23 +76,7 @@ const SPEC_FIELDS: Record<keyof CalicoAPIConfigSpec, { type: FieldType; env?: st
   k8sClientQPS: { type: "number", env: "K8S_CLIENT_QPS" },
 };
 
-const META_FIELDS = new Set([
-  "name",
-  "generateName",
-  "namespace",
-  "selfLink",
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "labels",
-  "annotations",
-  "ownerReferences",
-  "finalizers",
-  "managedFields",
-]);
+const META_FIELDS = new Set(OBJECT_META_FIELDS);
 const TOP_FIELDS = new Set(["apiVersion", "kind", "metadata", "spec"]);
 
 function emptySpec(): CalicoAPIConfigSpec {

@@ -4,7 +4,7 @@
  * policy-name annotation Calico's etcd backend adds to tiered policy kinds.
  */
 import { API_VERSION, type KindInfo } from "../../api/kinds.js";
-import type { ObjectMeta, Resource } from "../../api/meta.js";
+import { OBJECT_META_FIELDS, type ObjectMeta, type Resource } from "../../api/meta.js";
 import type { KeyValue } from "../kv.js";
 import { goJSON, sortedMap } from "./go-json.js";
 
@@ -18,24 +18,6 @@ const ANNOTATED_POLICY_KINDS = new Set([
   "StagedGlobalNetworkPolicy",
 ]);
 
-/** Kubernetes ObjectMeta field order, which Go's encoder follows. */
-const META_ORDER = [
-  "name",
-  "generateName",
-  "namespace",
-  "selfLink",
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "labels",
-  "annotations",
-  "ownerReferences",
-  "finalizers",
-  "managedFields",
-];
 const NOT_STORED = new Set(["resourceVersion", "selfLink"]);
 
 /** Go's omitempty: ObjectMeta drops empty strings, nil and empty maps and lists. */
@@ -54,7 +36,7 @@ function storedMetadata(kind: string, meta: ObjectMeta): ObjectMeta {
     };
   }
   const ordered: Record<string, unknown> = {};
-  const keys = [...META_ORDER, ...Object.keys(fields).filter((k) => !META_ORDER.includes(k))];
+  const keys = [...OBJECT_META_FIELDS, ...Object.keys(fields).filter((k) => !OBJECT_META_FIELDS.includes(k))];
   for (const key of keys) {
     const value = fields[key];
     if (NOT_STORED.has(key) || isEmpty(value)) continue;
