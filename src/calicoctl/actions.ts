@@ -98,20 +98,28 @@ export async function createResource(client: CalicoClient, input: InputResource)
 
 /**
  * With a resourceVersion in the document it must still be current (no retry); without one the
- * current version is fetched and the update retried on conflict.
+ * current version is fetched and the update retried on conflict. `stored`, when the caller has
+ * just read the object, stands in for the first fetch.
  */
 export async function replaceResource(
   client: CalicoClient,
   input: InputResource,
   opts: ReplaceOptions,
+  stored?: Resource,
 ): Promise<Resource> {
   refuseClusterInformation(input, "apply or replace");
   refuseKubernetesPolicyName(input, "apply or replace");
   const doc = input.resource;
   const key = keyOf(doc);
   const wanted = doc.metadata.resourceVersion;
+  let known = stored;
+  const fetch = async () => {
+    const current = known ?? (await client.get(key));
+    known = undefined;
+    return current;
+  };
   if (wanted) {
-    const current = await client.get(key);
+    const current = await fetch();
     if (current.metadata.resourceVersion !== wanted) {
       throw new UpdateConflictError(formatResourceKey(key), current);
     }
@@ -120,7 +128,7 @@ export async function replaceResource(
   let lastConflict: Error | undefined;
   for (let attempt = 0; attempt < REPLACE_ATTEMPTS; attempt++) {
     if (attempt > 0) await opts.sleep(REPLACE_RETRY_MS);
-    const current = await client.get(key);
+    const current = await fetch();
     try {
       return await client.update(metadataForUpdate(current, doc));
     } catch (err) {

@@ -61,6 +61,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   const config = loadClientConfig(opts.configPath ? { configPath: opts.configPath } : {});
   const store = await openDatastore(config);
   const client = new CalicoClient(store, {
+    cacheTierLookups: true,
     releasePoolAffinities: async (cidr) => {
       const { IPAMClient } = await import("../ipam/index.js");
       await IPAMClient.fromResourceStore(store).releasePoolAffinities(cidr);

@@ -23,10 +23,20 @@ function fail(errors: ValidationError[]): void {
   if (errors.length > 0) throw new ValidationFailedError(errors);
 }
 
-/** A policy may only be created in an existing tier; the store's not-found error says which. */
-export async function checkPolicyTier(store: ResourceStore, policy: Resource): Promise<void> {
+/**
+ * A policy may only be created in an existing tier; the store's not-found error says which.
+ * Tiers found are added to `known`, and tiers already in it are not looked up again.
+ */
+export async function checkPolicyTier(
+  store: ResourceStore,
+  policy: Resource,
+  known?: Set<string>,
+): Promise<void> {
   if (!TIERED_POLICY_KINDS.has(policy.kind)) return;
-  await store.get({ kind: "Tier", name: policyTier(policy) });
+  const tier = policyTier(policy);
+  if (known?.has(tier)) return;
+  await store.get({ kind: "Tier", name: tier });
+  known?.add(tier);
 }
 
 function poolRef(pool: Resource): PoolRef {

@@ -23,6 +23,12 @@ export interface CalicoClientOptions {
    */
   poolDrainMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Remember the tiers seen to exist instead of looking each one up for every policy created.
+   * Meant for short-lived clients writing many policies (calicoctl): a tier deleted by someone
+   * else meanwhile would go unnoticed, a race Calico's own check has anyway.
+   */
+  cacheTierLookups?: boolean;
 }
 
 export interface DeleteOptions {
@@ -35,6 +41,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export class CalicoClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly poolDrainMs: number;
+  private readonly knownTiers: Set<string> | undefined;
 
   constructor(
     readonly store: ResourceStore,
@@ -42,11 +49,12 @@ export class CalicoClient {
   ) {
     this.sleep = opts.sleep ?? defaultSleep;
     this.poolDrainMs = opts.poolDrainMs ?? 500;
+    this.knownTiers = opts.cacheTierLookups ? new Set() : undefined;
   }
 
   async create(resource: Resource): Promise<Resource> {
     const prepared = prepareForWrite(resource);
-    await checkPolicyTier(this.store, prepared);
+    await checkPolicyTier(this.store, prepared, this.knownTiers);
     await checkPoolCreate(this.store, prepared);
     return readDefaults(await this.store.create(prepared));
   }
@@ -59,7 +67,10 @@ export class CalicoClient {
   }
 
   async delete(key: ResourceKey, opts: DeleteOptions = {}): Promise<Resource> {
-    if (key.kind === "Tier") await checkTierDelete(this.store, key.name);
+    if (key.kind === "Tier") {
+      await checkTierDelete(this.store, key.name);
+      this.knownTiers?.delete(key.name);
+    }
     if (key.kind === "IPPool") return this.deletePool(key, opts);
     return readDefaults(await this.store.delete(key, opts));
   }

@@ -194,6 +194,10 @@ describe("result messages (§4.6)", () => {
     });
     expect(res.code).toBe(1);
     expect(res.stderr).toBe("failed to replace 'IPPool' resource: update conflict: IPPool(a)\n");
+    const applied = await env.run(["apply", "-f", "-"], {
+      input: doc("IPPool", '  name: a\n  resourceVersion: "1"', "  cidr: 10.1.0.0/16\n  natOutgoing: true"),
+    });
+    expect(applied.stderr).toBe("failed to apply 'IPPool' resource: [update conflict: IPPool(a)]\n");
     expect((await env.stored("ippools/a"))?.spec).not.toHaveProperty("natOutgoing");
   });
 

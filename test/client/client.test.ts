@@ -127,6 +127,28 @@ describe("policies and tiers", () => {
     expect(await kv.get(`${ROOT}/tiers/security`)).toBeUndefined();
   });
 
+  it("with cacheTierLookups, looks each tier up once and forgets tiers it deletes", async () => {
+    const store = new CalicoResourceStore(kv);
+    let tierGets = 0;
+    const counting = Object.assign(Object.create(store) as CalicoResourceStore, {
+      get: (key: Parameters<CalicoResourceStore["get"]>[0]) => {
+        if (key.kind === "Tier") tierGets++;
+        return store.get(key);
+      },
+    });
+    const cached = new CalicoClient(counting, { cacheTierLookups: true });
+    await cached.ensureInitialized();
+    await cached.create(resource("Tier", "t1", {}));
+    for (const name of ["t1.a", "t1.b", "t1.c"]) {
+      await cached.create(resource("GlobalNetworkPolicy", name, { tier: "t1" }));
+    }
+    expect(tierGets).toBe(1);
+    for (const name of ["t1.a", "t1.b", "t1.c"]) await cached.delete({ kind: "GlobalNetworkPolicy", name });
+    await cached.delete({ kind: "Tier", name: "t1" });
+    const err = await rejection(cached.create(resource("GlobalNetworkPolicy", "t1.d", { tier: "t1" })));
+    expect(err).toBeInstanceOf(ResourceNotFoundError);
+  });
+
   it("fills the Tier order on List but not on Get", async () => {
     await kv.create(
       `${ROOT}/tiers/bare`,
