@@ -12,6 +12,9 @@ import { createLogger, LOG_LEVELS, type LogLevel } from "./log.js";
 const CONFIG_HELP =
   "path to the file containing connection configuration in YAML or JSON format (default /etc/calico/calicoctl.cfg)";
 
+/** Root options taking a separate value, which is not a command name. */
+const ROOT_VALUE_OPTIONS = new Set(["-l", "--log-level", "--context"]);
+
 /** Where the `ipam` subcommands live; they are registered only when present. */
 const IPAM_MODULE = new URL("./ipam/index.js", import.meta.url);
 
@@ -205,7 +208,7 @@ async function addIpam(
   fail: (code: number) => void,
 ): Promise<void> {
   const verbs = program.commands.map((c) => c.name());
-  const firstWord = argv.find((a) => !a.startsWith("-"));
+  const firstWord = argv.find((a, i) => !a.startsWith("-") && !ROOT_VALUE_OPTIONS.has(argv[i - 1] ?? ""));
   if (firstWord !== undefined && verbs.includes(firstWord)) return;
   if (!existsSync(IPAM_MODULE)) return;
   const { ipamCommand } = (await import(IPAM_MODULE.href)) as {
