@@ -2,7 +2,6 @@
  * calicoctl's command line: verbs, flags and help. Each action imports its implementation on
  * first use, so `calicoctl version --client` loads neither the datastore nor the API schemas.
  */
-import { existsSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { CommandContext, GlobalOptions } from "./context.js";
 import type { CliIO } from "./io.js";
@@ -14,9 +13,6 @@ const CONFIG_HELP =
 
 /** Root options taking a separate value, which is not a command name. */
 const ROOT_VALUE_OPTIONS = new Set(["-l", "--log-level", "--context"]);
-
-/** Where the `ipam` subcommands live; they are registered only when present. */
-const IPAM_MODULE = new URL("./ipam/index.js", import.meta.url);
 
 function contextOf(cmd: Command, io: CliIO): CommandContext {
   const globals = cmd.optsWithGlobals() as GlobalOptions;
@@ -200,7 +196,10 @@ export async function buildProgram(io: CliIO, argv: readonly string[]): Promise<
   return { program, exitCode: () => exitCode };
 }
 
-/** The `ipam` subcommands, loaded only when the command line may need them (or for help). */
+/**
+ * The `ipam` subcommands, loaded only when the command line may need them (or for help). They
+ * open the datastore through the same session as the other verbs, so the version guard applies.
+ */
 async function addIpam(
   program: Command,
   argv: readonly string[],
@@ -210,13 +209,18 @@ async function addIpam(
   const verbs = program.commands.map((c) => c.name());
   const firstWord = argv.find((a, i) => !a.startsWith("-") && !ROOT_VALUE_OPTIONS.has(argv[i - 1] ?? ""));
   if (firstWord !== undefined && verbs.includes(firstWord)) return;
-  if (!existsSync(IPAM_MODULE)) return;
-  const { ipamCommand } = (await import(IPAM_MODULE.href)) as {
-    ipamCommand(deps?: {
-      stdout?(t: string): void;
-      stderr?(t: string): void;
-      fail?(code: number): void;
-    }): Command;
+  const [{ ipamCommand }, { openSession }] = await Promise.all([
+    import("./ipam/index.js"),
+    import("./session.js"),
+  ]);
+  const openStore = async (configPath: string) => {
+    const ctx = contextOf(program, io);
+    const session = await openSession({
+      configPath,
+      allowVersionMismatch: ctx.globals.allowVersionMismatch === true,
+      log: ctx.log,
+    });
+    return session.client.store;
   };
-  program.addCommand(ipamCommand({ stdout: io.out, stderr: io.err, fail }));
+  program.addCommand(ipamCommand({ stdout: io.out, stderr: io.err, fail, openStore }));
 }

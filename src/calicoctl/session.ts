@@ -5,9 +5,9 @@
  * the datastore start quickly.
  */
 import type { CalicoClient } from "../client/index.js";
+import { packageVersion as clientVersion, releaseOf } from "../lib/version.js";
 import { CliError } from "./io.js";
 import type { Logger } from "./log.js";
-import { clientVersion, releaseOf } from "./version-info.js";
 
 export interface Session {
   client: CalicoClient;

@@ -48,7 +48,7 @@ async function loadHandler(plugin: PluginName): Promise<Handler> {
 
 async function runFlag(plugin: PluginName, flag: string): Promise<string> {
   if (flag === "-v" || flag === "--version")
-    return `${(await import("./version-string.js")).versionString()}\n`;
+    return `${(await import("../lib/version.js")).packageVersion()}\n`;
   if (plugin === "calico" && flag === "-t")
     return (await import("./readiness.js")).testConnection(await readStdin());
   throw new CniError(ErrorCode.invalidEnvironment, `unknown flag ${flag}`, "supported: -v, -t (calico only)");

@@ -319,6 +319,16 @@ describe("version and the version-mismatch guard (§4.1, §4.8)", () => {
     expect((await env.run(["get", "ippool", "-o", "name"])).stdout).toBe("ippool/p\n");
   });
 
+  it("guards the ipam subcommands too", async () => {
+    await putClusterInformation({ calicoVersion: "v9.9.9", datastoreReady: true });
+    const refused = await env.run(["ipam", "show"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^version mismatch\.\n/);
+    const allowed = await env.run(["--allow-version-mismatch", "ipam", "show"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain("GROUPING");
+  });
+
   it("does not guard validate", async () => {
     await putClusterInformation({ calicoVersion: "v9.9.9", datastoreReady: true });
     expect((await env.run(["validate", "-f", "-"], { input: pool("p", "10.0.0.0/16") })).code).toBe(0);

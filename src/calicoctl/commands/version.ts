@@ -1,9 +1,9 @@
 /** `calicoctl version`: this client's version and, unless `--client`, the cluster's. */
 import { parseGoDuration } from "../../api/duration.js";
+import { packageVersion as clientVersion, gitCommit } from "../../lib/version.js";
 import type { CommandContext } from "../context.js";
 import { CliError } from "../io.js";
 import { openSession } from "../session.js";
-import { clientVersion, gitCommit } from "../version-info.js";
 
 export interface VersionFlags {
   client?: boolean;

@@ -2,10 +2,10 @@
  * `calicoctl ipam`: show, check, release and configure. The parent calicoctl program registers
  * `ipamCommand()`; `-c/--config` is read from the subcommand or from any parent that defines it.
  */
-import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { DEFAULT_CONFIG_PATH, loadClientConfig, openDatastore } from "../../datastore/index.js";
 import type { ResourceStore } from "../../datastore/types.js";
+import { packageVersion } from "../../lib/version.js";
 import { type ActionContext, actionContext, check, configure, release, show } from "./actions.js";
 
 export interface IpamCommandDeps {
@@ -20,17 +20,6 @@ export interface IpamCommandDeps {
 
 async function openFromConfig(configPath: string): Promise<ResourceStore> {
   return openDatastore(loadClientConfig({ configPath }));
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return `v${pkg.version ?? "0.0.0"}`;
-  } catch {
-    return "v0.0.0";
-  }
 }
 
 function defaultDeps(): IpamCommandDeps {

@@ -1,6 +1,6 @@
 /**
- * calicoctl's own version: the package version, and the git commit recorded by the build in
- * `build-info.json` at the package root (`{"gitCommit": "<sha>"}`), when there is one.
+ * calico-ts's own version, shared by every binary: the package version, and the git commit
+ * recorded by the build in `build-info.json` at the package root (`{"gitCommit": "<sha>"}`).
  */
 import { readFileSync } from "node:fs";
 
@@ -15,7 +15,7 @@ function readJSON(name: string): Record<string, unknown> | undefined {
   }
 }
 
-export function clientVersion(): string {
+export function packageVersion(): string {
   const version = readJSON("package.json")?.version;
   return typeof version === "string" ? `v${version}` : "unknown";
 }
