@@ -119,18 +119,16 @@ const KEYED: Record<string, fc.Arbitrary<CalcUpdate>> = {
       ["w4", "host3", "ns0"],
     ].map(([name, node, ns]) => [
       name,
-      fc
-        .record({ labels, ips: fc.subarray(IPS, { minLength: 1, maxLength: 2 }), ports })
-        .map((o) =>
-          wep(name!, {
-            node: node!,
-            ns: ns!,
-            labels: o.labels,
-            ips: o.ips,
-            ports: o.ports,
-            profiles: [`kns.${ns}`],
-          }),
-        ),
+      fc.record({ labels, ips: fc.subarray(IPS, { minLength: 1, maxLength: 2 }), ports }).map((o) =>
+        wep(name!, {
+          node: node!,
+          ns: ns!,
+          labels: o.labels,
+          ips: o.ips,
+          ports: o.ports,
+          profiles: [`kns.${ns}`],
+        }),
+      ),
     ]),
   ),
   h0: labels.map((l) => hep("h0", { node: HOST, ips: ["192.168.0.1"], labels: l })),
