@@ -50,6 +50,8 @@ export class ConfigBatcher {
   #ready = true;
   #notReadyReported = false;
   #inSync = false;
+  /** Some input changed since the last flush. */
+  #dirty = true;
   #lastSent: string | undefined;
 
   constructor(
@@ -60,6 +62,7 @@ export class ConfigBatcher {
 
   onFelixConfig = (update: { key: string; value: ModelFelixConfiguration | null }): void => {
     const { key, value } = update;
+    this.#dirty = true;
     if (key === GLOBAL_NAME) this.#global = value ?? undefined;
     else if (key === `${NODE_PREFIX}${this.hostname}`) this.#host = value ?? undefined;
     else if (key.startsWith(NODE_PREFIX)) return;
@@ -68,11 +71,14 @@ export class ConfigBatcher {
   };
 
   onNode = (update: { key: string; value: ModelNode | null }): void => {
-    if (update.key === this.hostname) this.#node = update.value ?? undefined;
+    if (update.key !== this.hostname) return;
+    this.#node = update.value ?? undefined;
+    this.#dirty = true;
   };
 
   onClusterInfo = (update: { key: string; value: ClusterReadiness | null }): void => {
     this.#ready = update.value?.datastoreReady ?? true;
+    this.#dirty = true;
     if (this.#ready) this.#notReadyReported = false;
   };
 
@@ -97,7 +103,8 @@ export class ConfigBatcher {
   }
 
   flush(): void {
-    if (!this.#inSync) return;
+    if (!this.#inSync || !this.#dirty) return;
+    this.#dirty = false;
     if (!this.#ready && !this.#notReadyReported) {
       this.#notReadyReported = true;
       this.sequencer.onDatastoreNotReady();

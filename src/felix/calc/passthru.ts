@@ -18,11 +18,13 @@ export class Passthru {
   readonly #pools = new Map<string, ModelPool>();
   readonly #vteps = new Map<string, string>();
   #lastEncap: string | undefined;
+  #poolsChanged = true;
 
   constructor(private readonly sequencer: EventSequencer) {}
 
   onPool = (update: { key: string; value: ModelPool | null }): void => {
     const id = update.key.replace("/", "-");
+    this.#poolsChanged = true;
     if (update.value) {
       this.#pools.set(update.key, update.value);
       const p = update.value;
@@ -87,6 +89,8 @@ export class Passthru {
 
   /** Emits the encapsulation summary when it differs from the last one sent. */
   flush(): void {
+    if (!this.#poolsChanged) return;
+    this.#poolsChanged = false;
     const pools = [...this.#pools.values()];
     const msg: Encapsulation = {
       type: "Encapsulation",

@@ -51,6 +51,7 @@ function stagesOf(p: ModelPolicy): Stage[] {
 export class PolicyResolver implements PolicyMatchListener {
   readonly #policies = new Map<string, ModelPolicy>();
   readonly #tiers = new Map<string, ModelTier>();
+  readonly #policiesByTier = new Map<string, Set<string>>();
   readonly #endpoints = new Map<string, ModelEndpoint>();
   readonly #policiesByEndpoint = new Map<string, Set<string>>();
   readonly #endpointsByPolicy = new Map<string, Set<string>>();
@@ -67,8 +68,13 @@ export class PolicyResolver implements PolicyMatchListener {
 
   onPolicy = (update: { key: string; value: ModelPolicy | null }): void => {
     const old = this.#policies.get(update.key);
-    if (update.value) this.#policies.set(update.key, update.value);
-    else this.#policies.delete(update.key);
+    if (old) removeFromIndex(this.#policiesByTier, old.id.tier, update.key);
+    if (update.value) {
+      this.#policies.set(update.key, update.value);
+      addToIndex(this.#policiesByTier, update.value.id.tier, update.key);
+    } else {
+      this.#policies.delete(update.key);
+    }
     if (old && update.value && placement(old) === placement(update.value)) return;
     for (const ep of this.#endpointsByPolicy.get(update.key) ?? []) this.#dirty.add(ep);
   };
@@ -76,8 +82,7 @@ export class PolicyResolver implements PolicyMatchListener {
   onTier = (update: { key: string; value: ModelTier | null }): void => {
     if (update.value) this.#tiers.set(update.key, update.value);
     else this.#tiers.delete(update.key);
-    for (const [key, policy] of this.#policies) {
-      if (policy.id.tier !== update.key) continue;
+    for (const key of this.#policiesByTier.get(update.key) ?? []) {
       for (const ep of this.#endpointsByPolicy.get(key) ?? []) this.#dirty.add(ep);
     }
   };
