@@ -274,6 +274,11 @@ export interface RouteUpdate {
   natOutgoing: boolean;
   /** The enclosing pool's `ipipMode`/`vxlanMode` is CrossSubnet. */
   crossSubnet: boolean;
+  /**
+   * The destination node's IP lies in this host's own subnet (from the Nodes' BGP addresses);
+   * with `crossSubnet` it means "route directly, no encapsulation". Absent when unknown.
+   */
+  sameSubnet?: boolean;
   /** Node the destination lives on (block affinity, workload host, host IP owner). */
   dstNodeName?: string;
   /** That node's IP: the next hop for remote blocks. */

@@ -1,11 +1,13 @@
 /**
  * Routes over Calico's address space (Felix's L3RouteResolver, simplified): local workloads'
  * addresses to their interfaces, remote IPAM blocks via the node they are affine to, this
- * host's own blocks as blackholes, addresses borrowed from another node's block, node IPs, and
- * each pool's own CIDR as `cidr-info`. Every route carries its longest-prefix pool's facts
- * (encapsulation, NAT). Inputs mark destinations dirty; `flush` recomputes just those.
+ * host's own blocks as blackholes, addresses borrowed from another node's block, node IPs and
+ * tunnel addresses, and each pool's own CIDR as `cidr-info`. Every route carries its
+ * longest-prefix pool's facts (encapsulation, NAT) and, for routes via another node, whether
+ * that node shares this host's subnet. Inputs mark destinations dirty; `flush` recomputes just
+ * those.
  */
-import { type CIDR, cidrContains, familyBits, parseCIDR } from "../../lib/net.js";
+import { type CIDR, cidrContains, cidrContainsIP, familyBits, parseCIDR, parseIP } from "../../lib/net.js";
 import type { EndpointUpdate } from "./dispatcher.js";
 import type { EventSequencer } from "./event-sequencer.js";
 import type { IPPoolType, RouteType, RouteUpdate } from "./messages.js";
@@ -51,6 +53,8 @@ export class RouteResolver {
   readonly #nodes = new Map<string, ModelNode>();
   /** Host route (`<node ip>/32`) → nodes claiming that IP. */
   readonly #hostIps = new Map<string, Set<string>>();
+  /** Tunnel address route → nodes claiming it. */
+  readonly #tunnelIps = new Map<string, Set<string>>();
   readonly #localWeps = new Map<string, { dsts: string[]; iface: string }>();
   readonly #wepsByDst = new Map<string, Set<string>>();
   readonly #dirty = new Set<string>();
@@ -100,22 +104,36 @@ export class RouteResolver {
 
   onNode = (update: { key: string; value: ModelNode | null }): void => {
     const old = this.#nodes.get(update.key);
-    for (const ip of [old?.ipv4, old?.ipv6]) {
-      if (!ip) continue;
-      remove(this.#hostIps, hostRoute(ip), update.key);
-      this.#dirty.add(hostRoute(ip));
-    }
+    this.#indexNodeAddresses(update.key, old, remove);
     if (update.value) this.#nodes.set(update.key, update.value);
     else this.#nodes.delete(update.key);
-    for (const ip of [update.value?.ipv4, update.value?.ipv6]) {
-      if (!ip) continue;
-      add(this.#hostIps, hostRoute(ip), update.key);
-      this.#dirty.add(hostRoute(ip));
+    this.#indexNodeAddresses(update.key, update.value ?? undefined, add);
+    if (update.key === this.hostname && old?.ipv4Subnet !== update.value?.ipv4Subnet) {
+      // Our own subnet decides `sameSubnet` on every route via another node: rare, so recompute all.
+      for (const dst of this.#sent.keys()) this.#dirty.add(dst);
     }
     // Routes via this node carry its IP as next hop.
     for (const dst of this.#blocksByNode.get(update.key) ?? []) this.#dirty.add(dst);
     for (const dst of this.#borrowedByNode.get(update.key) ?? []) this.#dirty.add(dst);
   };
+
+  #indexNodeAddresses(
+    name: string,
+    node: ModelNode | undefined,
+    op: (map: Map<string, Set<string>>, key: string, value: string) => void,
+  ): void {
+    if (!node) return;
+    for (const ip of [node.ipv4, node.ipv6]) {
+      if (!ip) continue;
+      op(this.#hostIps, hostRoute(ip), name);
+      this.#dirty.add(hostRoute(ip));
+    }
+    for (const ip of [node.ipv4VxlanTunnelAddr, node.ipv4IpipTunnelAddr, node.ipv6VxlanTunnelAddr]) {
+      if (!ip) continue;
+      op(this.#tunnelIps, hostRoute(ip), name);
+      this.#dirty.add(hostRoute(ip));
+    }
+  }
 
   /** Local endpoints only; host endpoints have no routes. */
   onEndpoint = (update: EndpointUpdate): void => {
@@ -158,6 +176,7 @@ export class RouteResolver {
       this.#blocks.keys(),
       this.#borrowed.keys(),
       this.#hostIps.keys(),
+      this.#tunnelIps.keys(),
       this.#wepsByDst.keys(),
     ];
     for (const keys of maps) {
@@ -224,6 +243,10 @@ export class RouteResolver {
       types.add(node === this.hostname ? "local-host" : "remote-host");
       nodeName ??= node;
     }
+    for (const node of this.#tunnelIps.get(dst) ?? []) {
+      types.add(node === this.hostname ? "local-tunnel" : "remote-tunnel");
+      nodeName ??= node;
+    }
 
     if (types.size === 0) return undefined;
     const pool = this.#enclosingPool(cidr);
@@ -246,6 +269,10 @@ export class RouteResolver {
       const node = this.#nodes.get(nodeName);
       const ip = cidr.family === 4 ? node?.ipv4 : node?.ipv6 || node?.ipv4;
       if (ip) route.dstNodeIp = ip;
+      const ownSubnet = this.#nodes.get(this.hostname)?.ipv4Subnet;
+      const nodeIp = node?.ipv4 ? parseIP(node.ipv4) : undefined;
+      const subnet = ownSubnet ? parseCIDR(ownSubnet) : undefined;
+      if (subnet && nodeIp) route.sameSubnet = cidrContainsIP(subnet, nodeIp);
     }
     if (iface) route.localWorkloadInterface = iface;
     return route;

@@ -67,9 +67,13 @@ describe("route resolver", () => {
     ]);
     flush();
     expect(route("10.65.2.0/26")).toMatchObject({ ipPoolType: "ipip", crossSubnet: true });
-    graph.onUpdate(node("host2", "192.168.1.9/24"));
+    expect(route("10.65.2.0/26")!.sameSubnet).toBeUndefined();
+    graph.onUpdate(node("host1", "192.168.1.1/24"));
+    flush();
+    expect(route("10.65.2.0/26")!.sameSubnet).toBe(true);
+    graph.onUpdate(node("host2", "192.168.2.9/24"));
     const batch = flush();
-    expect(route("10.65.2.0/26")!.dstNodeIp).toBe("192.168.1.9");
+    expect(route("10.65.2.0/26")).toMatchObject({ dstNodeIp: "192.168.2.9", sameSubnet: false });
     expect(batch.map((m) => m.type).sort()).toEqual([
       "HostMetadataUpdate",
       "RouteRemove",
@@ -112,6 +116,20 @@ describe("route resolver", () => {
     flush();
     expect(route("10.65.2.1/32")).toBeUndefined();
     expect(route("10.65.2.3/32")).toBeUndefined();
+  });
+
+  it("routes tunnel addresses to their node", () => {
+    const { graph, flush, route } = setup();
+    graph.onUpdates([
+      node("host1", "192.168.1.1/24", { ipv4VXLANTunnelAddr: "10.65.1.0" }),
+      node("host2", "192.168.1.2/24", { ipv4VXLANTunnelAddr: "10.65.2.0" }),
+    ]);
+    flush();
+    expect(route("10.65.2.0/32")).toMatchObject({ types: ["remote-tunnel"], dstNodeIp: "192.168.1.2" });
+    expect(route("10.65.1.0/32")).toMatchObject({ types: ["local-tunnel"] });
+    graph.onUpdate(node("host2", "192.168.1.2/24"));
+    flush();
+    expect(route("10.65.2.0/32")).toBeUndefined();
   });
 
   it("passes pools, host metadata, VTEPs and encapsulation through", () => {
