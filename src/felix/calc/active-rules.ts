@@ -57,11 +57,6 @@ export class ActiveRulesCalculator {
     return this.#active.size;
   }
 
-  /** Local endpoints currently matched by a policy. */
-  endpointsMatching(policyKey: string): ReadonlySet<string> {
-    return this.#index.itemsMatching(policyKey);
-  }
-
   onPolicy = (update: { key: string; value: ModelPolicy | null }): void => {
     const { key, value } = update;
     if (value) {

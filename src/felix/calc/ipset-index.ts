@@ -51,7 +51,7 @@ function address(cidr: string): string {
   return slash < 0 ? cidr : cidr.slice(0, slash);
 }
 
-export function setTypeOf(spec: IPSetSpec): IPSetType {
+function setTypeOf(spec: IPSetSpec): IPSetType {
   return spec.namedPort ? "ip,port" : "net";
 }
 

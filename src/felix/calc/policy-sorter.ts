@@ -13,7 +13,7 @@ function compareOrder(a: number | undefined, b: number | undefined): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function tieBreakKey(p: ModelPolicy): string {
+function tieBreakKey(p: ModelPolicy): string {
   return `${p.id.name}/${p.id.namespace}/${p.id.kind}`;
 }
 

@@ -28,7 +28,7 @@ const PROTOCOL_NAMES: Record<string, string> = {
 const ALL = parseSelector("all()");
 
 /** `TCP` → `tcp`; numeric strings become numbers. */
-export function normaliseProtocol(p: string | number): string | number {
+function normaliseProtocol(p: string | number): string | number {
   if (typeof p === "number") return p;
   if (/^\d+$/.test(p)) return Number(p);
   return PROTOCOL_NAMES[p.toLowerCase()] ?? p.toLowerCase();

@@ -15,7 +15,7 @@ export type FieldEncoding =
   | "keyValues"
   | "map";
 
-export const RENAMED: Readonly<Record<string, string>> = {
+const RENAMED: Readonly<Record<string, string>> = {
   iptablesPostWriteCheckInterval: "IptablesPostWriteCheckIntervalSecs",
   iptablesLockProbeInterval: "IptablesLockProbeIntervalMillis",
   xdpRefreshInterval: "XDPRefreshInterval",

@@ -3,7 +3,7 @@
  * graph sees them. Selectors here are already namespace-rewritten; addresses are canonical CIDRs.
  */
 import type { Port } from "../../../api/index.js";
-import type { PolicyID, PolicyKind, WorkloadEndpointID } from "../messages.js";
+import type { PolicyID, WorkloadEndpointID } from "../messages.js";
 
 export type ModelAction = "allow" | "deny" | "next-tier" | "log";
 
@@ -156,5 +156,3 @@ export interface ModelFelixConfiguration {
   nodeSelector?: string;
   creationTimestamp: string;
 }
-
-export type { PolicyKind };
