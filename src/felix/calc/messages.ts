@@ -218,7 +218,10 @@ export interface HostEndpointID {
 }
 
 export interface HostEndpoint {
-  /** Interface name, or `*` for an all-interfaces endpoint. */
+  /**
+   * Interface name; `*` for every host interface; empty when the dataplane must find the
+   * interface carrying one of the expected addresses.
+   */
   name: string;
   profileIds: string[];
   /** Normal policy: traffic to/from the host through the interface. */

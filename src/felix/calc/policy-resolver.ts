@@ -201,7 +201,7 @@ export class PolicyResolver implements PolicyMatchListener {
       type: "HostEndpointUpdate",
       id: { endpointId: ep.endpointId },
       endpoint: {
-        name: ep.iface || "*",
+        name: ep.iface,
         profileIds: [...ep.profileIds],
         tiers: tiers.normal,
         untrackedTiers: tiers.untracked,

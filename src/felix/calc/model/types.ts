@@ -96,7 +96,7 @@ export interface ModelHostEndpoint {
   /** The HostEndpoint's name. */
   endpointId: string;
   hostname: string;
-  /** Interface name, or "" for an all-interfaces (`*`) endpoint. */
+  /** As written: a name, `*` (all interfaces), or "" (found by expected IPs). */
   iface: string;
   expectedIpv4: string[];
   expectedIpv6: string[];
