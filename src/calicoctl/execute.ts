@@ -20,7 +20,7 @@ import { resourcesFromArgs } from "./input/args.js";
 import { loadInputs } from "./input/load.js";
 import type { InputResource } from "./input/types.js";
 import { settleNamespace } from "./namespace.js";
-import { openSession, type Session } from "./session.js";
+import { openCommandSession, type Session } from "./session.js";
 
 export type Verb = "create" | "apply" | "replace" | "delete" | "get" | "validate";
 
@@ -134,14 +134,7 @@ export async function execute(ctx: CommandContext, req: ExecuteRequest): Promise
     await req.beforeClose?.(results, undefined);
     return results;
   }
-  const session =
-    req.verb === "validate"
-      ? undefined
-      : await openSession({
-          ...(req.configPath !== undefined ? { configPath: req.configPath } : {}),
-          allowVersionMismatch: ctx.globals.allowVersionMismatch === true,
-          log: ctx.log,
-        });
+  const session = req.verb === "validate" ? undefined : await openCommandSession(ctx, req.configPath);
   try {
     if (session && WRITES.has(req.verb)) {
       // Permissions may allow writing some kinds only, so a failure here must not stop the command.

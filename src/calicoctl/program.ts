@@ -209,17 +209,12 @@ async function addIpam(
   const verbs = program.commands.map((c) => c.name());
   const firstWord = argv.find((a, i) => !a.startsWith("-") && !ROOT_VALUE_OPTIONS.has(argv[i - 1] ?? ""));
   if (firstWord !== undefined && verbs.includes(firstWord)) return;
-  const [{ ipamCommand }, { openSession }] = await Promise.all([
+  const [{ ipamCommand }, { openCommandSession }] = await Promise.all([
     import("./ipam/index.js"),
     import("./session.js"),
   ]);
   const openStore = async (configPath: string) => {
-    const ctx = contextOf(program, io);
-    const session = await openSession({
-      configPath,
-      allowVersionMismatch: ctx.globals.allowVersionMismatch === true,
-      log: ctx.log,
-    });
+    const session = await openCommandSession(contextOf(program, io), configPath);
     return session.client.store;
   };
   program.addCommand(ipamCommand({ stdout: io.out, stderr: io.err, fail, openStore }));

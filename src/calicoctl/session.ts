@@ -6,6 +6,7 @@
  */
 import type { CalicoClient } from "../client/index.js";
 import { packageVersion as clientVersion, releaseOf } from "../lib/version.js";
+import type { CommandContext } from "./context.js";
 import { CliError } from "./io.js";
 import type { Logger } from "./log.js";
 
@@ -53,7 +54,7 @@ async function checkVersionMismatch(client: CalicoClient, log: Logger): Promise<
   }
 }
 
-export async function openSession(opts: SessionOptions): Promise<Session> {
+async function openSession(opts: SessionOptions): Promise<Session> {
   const [{ loadClientConfig, openDatastore }, { CalicoClient }] = await Promise.all([
     import("../datastore/index.js"),
     import("../client/index.js"),
@@ -76,4 +77,20 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     throw err;
   }
   return session;
+}
+
+/**
+ * The session a command opens: its own `-c` path, the root `--allow-version-mismatch` flag, and
+ * its logger. Commands exempt from the version guard pass `guarded: false`.
+ */
+export function openCommandSession(
+  ctx: CommandContext,
+  configPath: string | undefined,
+  opts: { guarded?: boolean } = {},
+): Promise<Session> {
+  return openSession({
+    ...(configPath !== undefined ? { configPath } : {}),
+    allowVersionMismatch: opts.guarded === false || ctx.globals.allowVersionMismatch === true,
+    log: ctx.log,
+  });
 }

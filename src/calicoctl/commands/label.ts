@@ -4,7 +4,7 @@ import type { CommandContext } from "../context.js";
 import { resourcesFromArgs } from "../input/args.js";
 import { CliError } from "../io.js";
 import { settleNamespace } from "../namespace.js";
-import { openSession } from "../session.js";
+import { openCommandSession } from "../session.js";
 
 export interface LabelFlags {
   overwrite?: boolean;
@@ -37,11 +37,7 @@ export async function label(
     [name],
     flags.namespace !== undefined ? { namespace: flags.namespace } : {},
   );
-  const session = await openSession({
-    ...(flags.config !== undefined ? { configPath: flags.config } : {}),
-    allowVersionMismatch: ctx.globals.allowVersionMismatch === true,
-    log: ctx.log,
-  });
+  const session = await openCommandSession(ctx, flags.config);
   try {
     const notFound = (err: unknown) => {
       ctx.log.info(`cannot get ${kind} ${name}: ${(err as Error).message}`);

@@ -8,7 +8,7 @@ import type { InputResource } from "../input/types.js";
 import { CliError } from "../io.js";
 import { settleNamespace } from "../namespace.js";
 import { applyPatch, isPatchType, type PatchType } from "../patch/apply-patch.js";
-import { openSession } from "../session.js";
+import { openCommandSession } from "../session.js";
 
 export interface PatchFlags {
   patch: string;
@@ -70,11 +70,7 @@ export async function patch(
     [name],
     flags.namespace !== undefined ? { namespace: flags.namespace } : {},
   );
-  const session = await openSession({
-    ...(flags.config !== undefined ? { configPath: flags.config } : {}),
-    allowVersionMismatch: ctx.globals.allowVersionMismatch === true,
-    log: ctx.log,
-  });
+  const session = await openCommandSession(ctx, flags.config);
   try {
     await patchResource(session.client, settleNamespace(input!, flags), flags.patch, flags.type);
   } catch (err) {

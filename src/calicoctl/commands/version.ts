@@ -3,7 +3,7 @@ import { parseGoDuration } from "../../api/duration.js";
 import { packageVersion as clientVersion, gitCommit } from "../../lib/version.js";
 import type { CommandContext } from "../context.js";
 import { CliError } from "../io.js";
-import { openSession } from "../session.js";
+import { openCommandSession } from "../session.js";
 
 export interface VersionFlags {
   client?: boolean;
@@ -20,11 +20,7 @@ export async function version(ctx: CommandContext, flags: VersionFlags): Promise
   if (flags.client) return;
   const pollMs = flags.poll === undefined ? undefined : Number(parseGoDuration(flags.poll) ?? -1n) / 1e6;
   if (pollMs !== undefined && !(pollMs > 0)) throw new CliError(`invalid --poll duration '${flags.poll}'`);
-  const session = await openSession({
-    ...(flags.config !== undefined ? { configPath: flags.config } : {}),
-    allowVersionMismatch: true,
-    log: ctx.log,
-  });
+  const session = await openCommandSession(ctx, flags.config, { guarded: false });
   const { ResourceNotFoundError } = await import("../../datastore/errors.js");
   const clusterLines = async () => {
     let spec: Record<string, unknown> = {};
