@@ -116,15 +116,26 @@ async function ensureProfile(ctx: Ctx): Promise<void> {
     if (!(err instanceof ResourceNotFoundError)) throw err;
   }
   try {
-    await ctx.store.create(networkProfile(ctx.conf.name, ctx.id.orchestrator));
+    await (await writerFor(ctx.store)).create(networkProfile(ctx.conf.name, ctx.id.orchestrator));
     log.info("created profile", { profile: ctx.conf.name });
   } catch (err) {
     if (!(err instanceof ResourceAlreadyExistsError)) throw err;
   }
 }
 
-function writeEndpoint(store: ResourceStore, wep: Resource): Promise<Resource> {
-  return wep.metadata.resourceVersion ? store.update(wep) : store.create(wep);
+/**
+ * Writes go through the client pipeline (defaults, validation, canonical form) so the plugin's
+ * objects are accepted or refused exactly as calicoctl's would be. Loaded on first write only:
+ * DEL and CHECK never need it.
+ */
+async function writerFor(store: ResourceStore) {
+  const { CalicoClient } = await import("../client/index.js");
+  return new CalicoClient(store);
+}
+
+async function writeEndpoint(store: ResourceStore, wep: Resource): Promise<Resource> {
+  const client = await writerFor(store);
+  return wep.metadata.resourceVersion ? client.update(wep) : client.create(wep);
 }
 
 function buildResult(
@@ -156,7 +167,7 @@ async function addToExisting(ctx: Ctx, existing: Resource): Promise<CniResult> {
   };
   const profiles = spec.profiles ?? [];
   if (!profiles.includes(ctx.conf.name)) {
-    await ctx.store.update({ ...existing, spec: { ...spec, profiles: [...profiles, ctx.conf.name] } });
+    await writeEndpoint(ctx.store, { ...existing, spec: { ...spec, profiles: [...profiles, ctx.conf.name] } });
   }
   log.info("endpoint already exists; added network to its profiles", { endpoint: existing.metadata.name });
   const addresses = spec.ipNetworks ?? [];

@@ -384,6 +384,26 @@ describe("calico ADD failures leave nothing behind", () => {
     }
   });
 
+  it("an endpoint the API would refuse (pod name not a DNS name) fails validation and is rolled back", async () => {
+    const ctr = await container();
+    const args = "K8S_POD_NAMESPACE=default;K8S_POD_NAME=Bad_Pod";
+    const add = await invoke(c, "calico", {
+      command: "ADD",
+      containerId: "badname1",
+      netns: ctr.path,
+      args,
+      conf: netConf(c, { policy: { type: "k8s" } }),
+    });
+    expect(add.code).toBe(1);
+    expect(String(add.json?.msg)).toContain("error with the following fields:");
+    expect(String(add.json?.msg)).toMatch(
+      /metadata\.name = '.*-k8s-Bad_Pod-eth0' \(name must consist of lower case/,
+    );
+    expect(await ipsOfHandle(c, "net1.badname1")).toEqual([]);
+    expect(await ctr.linkNames()).toEqual(["lo"]);
+    expect((await c.host.linkNames()).filter((l) => l.startsWith("cali"))).toEqual([]);
+  });
+
   it("a CNI_NETNS that is the host's own namespace is refused, and nothing is allocated", async () => {
     const add = await invoke(c, "calico", {
       command: "ADD",
