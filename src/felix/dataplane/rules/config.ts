@@ -1,0 +1,34 @@
+import { allocateMarks, type MarkBits } from "./marks.js";
+
+/** The Felix settings the policy rendering depends on. */
+export interface RenderConfig {
+  tableName: string;
+  marks: MarkBits;
+  /** Workload interface prefixes (`InterfacePrefix`). */
+  interfacePrefixes: string[];
+  /** `LogPrefix`; `%k` kind, `%n` name, `%p` namespace/name, `%t` tier are substituted. */
+  logPrefix: string;
+  /** `NftablesFilterDenyAction`. */
+  denyAction: "drop" | "reject";
+  /** `DefaultEndpointToHostAction`. */
+  endpointToHostAction: "drop" | "accept" | "return";
+  /** `DisableConntrackInvalidCheck`. */
+  conntrackInvalidCheck: boolean;
+  allowVxlanFromWorkloads: boolean;
+  allowIpipFromWorkloads: boolean;
+}
+
+export function defaultRenderConfig(overrides: Partial<RenderConfig> = {}): RenderConfig {
+  return {
+    tableName: "calico",
+    marks: allocateMarks(),
+    interfacePrefixes: ["cali"],
+    logPrefix: "calico-packet",
+    denyAction: "drop",
+    endpointToHostAction: "drop",
+    conntrackInvalidCheck: true,
+    allowVxlanFromWorkloads: false,
+    allowIpipFromWorkloads: false,
+    ...overrides,
+  };
+}

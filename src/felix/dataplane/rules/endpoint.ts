@@ -1,0 +1,75 @@
+import { type PolicyID, policyIdKey, type TierInfo, type WorkloadEndpoint } from "../../calc/messages.js";
+import type { RenderConfig } from "./config.js";
+import { markClear, markMatch } from "./marks.js";
+import { type Direction, policyChain, profileChain } from "./names.js";
+import type { RuleBody } from "./policy.js";
+
+/** Which policy and profile chains exist, so a missing one fails closed instead of breaking the load. */
+export interface ChainCatalogue {
+  hasPolicy(id: PolicyID): boolean;
+  hasProfile(name: string): boolean;
+}
+
+/**
+ * `cali-tw-<iface>` (inbound) or `cali-fw-<iface>` (outbound), in Calico's order (reference §6):
+ * conntrack fast path, clear verdict bits, tiers in order (Pass skips the rest of a tier, a tier
+ * that applied and decided nothing drops unless its default is Pass), profiles, then drop.
+ */
+export function renderEndpointChain(
+  ep: WorkloadEndpoint,
+  dir: Direction,
+  cfg: RenderConfig,
+  known: ChainCatalogue,
+): RuleBody[] {
+  const { marks } = cfg;
+  const out: RuleBody[] = [{ body: "ct state established,related accept" }];
+  if (cfg.conntrackInvalidCheck) out.push({ body: "ct state invalid drop" });
+  out.push({ body: markClear(marks.accept | marks.pass) });
+  if (dir === "outbound") {
+    if (!cfg.allowVxlanFromWorkloads)
+      out.push({
+        body: "meta l4proto 17 th dport 4789 drop",
+        note: "Drop VXLAN encapped packets originating in workloads",
+      });
+    if (!cfg.allowIpipFromWorkloads)
+      out.push({
+        body: "meta l4proto 4 drop",
+        note: "Drop IPinIP encapped packets originating in workloads",
+      });
+  }
+  for (const tier of ep.tiers) out.push(...tierRules(tier, dir, cfg, known));
+  for (const profile of ep.profileIds) {
+    if (!known.hasProfile(profile)) {
+      out.push({ body: cfg.denyAction, note: `Profile ${profile} is not programmed` });
+      continue;
+    }
+    out.push({ body: `jump ${profileChain(dir, profile)}` });
+    out.push({ body: `${markMatch(marks.accept, true)} return`, note: "Return if profile accepted" });
+  }
+  out.push({ body: cfg.denyAction, note: "Drop if no profiles matched" });
+  return out;
+}
+
+function tierRules(tier: TierInfo, dir: Direction, cfg: RenderConfig, known: ChainCatalogue): RuleBody[] {
+  const policies = dir === "inbound" ? tier.ingressPolicies : tier.egressPolicies;
+  if (policies.length === 0) return [];
+  const { marks } = cfg;
+  const out: RuleBody[] = [{ body: markClear(marks.pass), note: `Start of tier ${tier.name}` }];
+  for (const id of policies) {
+    if (!known.hasPolicy(id)) {
+      out.push({
+        body: `${markMatch(marks.pass, false)} ${cfg.denyAction}`,
+        note: `Policy ${policyIdKey(id)} is not programmed`,
+      });
+      continue;
+    }
+    out.push({ body: `${markMatch(marks.pass, false)} jump ${policyChain(dir, policyIdKey(id))}` });
+    out.push({ body: `${markMatch(marks.accept, true)} return`, note: "Return if policy accepted" });
+  }
+  if (tier.defaultAction !== "pass")
+    out.push({
+      body: `${markMatch(marks.pass, false)} ${cfg.denyAction}`,
+      note: `End of tier ${tier.name}. Drop if no policies passed packet`,
+    });
+  return out;
+}

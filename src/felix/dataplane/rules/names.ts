@@ -1,0 +1,50 @@
+import { createHash } from "node:crypto";
+import type { Family } from "../nft/model.js";
+
+/**
+ * Calico's object names, with nftables' logical-table prefix (`filter-`). nft identifiers accept
+ * only `[A-Za-z0-9/._-]` unquoted, so a name with anything else is replaced by a hashed form, the
+ * same trick Calico uses for over-long iptables names.
+ */
+
+const SAFE = /^[A-Za-z0-9/._-]+$/;
+
+function safeSuffix(prefix: string, suffix: string): string {
+  if (SAFE.test(suffix)) return prefix + suffix;
+  return `${prefix}_${createHash("sha256").update(suffix).digest("base64url").slice(0, 24)}`;
+}
+
+export const FILTER = "filter-";
+
+export const chainNames = {
+  input: `${FILTER}INPUT`,
+  forward: `${FILTER}FORWARD`,
+  output: `${FILTER}OUTPUT`,
+  caliInput: `${FILTER}cali-INPUT`,
+  caliForward: `${FILTER}cali-FORWARD`,
+  caliOutput: `${FILTER}cali-OUTPUT`,
+  wlToHost: `${FILTER}cali-wl-to-host`,
+  fromWlDispatch: `${FILTER}cali-from-wl-dispatch`,
+  toWlDispatch: `${FILTER}cali-to-wl-dispatch`,
+} as const;
+
+export type Direction = "inbound" | "outbound";
+
+export function policyChain(dir: Direction, policyKey: string): string {
+  return safeSuffix(`${FILTER}cali-${dir === "inbound" ? "pi" : "po"}-`, policyKey);
+}
+
+export function profileChain(dir: Direction, profile: string): string {
+  return safeSuffix(`${FILTER}cali-${dir === "inbound" ? "pri" : "pro"}-`, profile);
+}
+
+/** `cali-tw-` polices traffic to the workload (its ingress), `cali-fw-` traffic from it. */
+export function endpointChain(dir: Direction, iface: string): string {
+  return safeSuffix(`${FILTER}cali-${dir === "inbound" ? "tw" : "fw"}-`, iface);
+}
+
+/** `cali40` + set id (truncated to ipset's 31 characters); `:` is not legal in nft names. */
+export function ipSetName(family: Family, id: string): string {
+  const name = `cali${family}0${id.replace(/:/g, "-")}`.slice(0, 31);
+  return SAFE.test(name) ? name : safeSuffix(`cali${family}0`, id).slice(0, 31);
+}

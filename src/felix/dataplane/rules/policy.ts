@@ -1,0 +1,63 @@
+import type { Rule } from "../../calc/messages.js";
+import type { Family } from "../nft/model.js";
+import type { RenderConfig } from "./config.js";
+import { markSet } from "./marks.js";
+import { renderMatches } from "./match.js";
+
+export interface RuleBody {
+  body: string;
+  note?: string;
+}
+
+/** Who owns a rule list, for the first rule's comment and log prefixes. */
+export interface RuleOwner {
+  /** `Policy gnp/web ingress`-style description. */
+  description: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  tier: string;
+}
+
+export function logPrefix(template: string, owner: RuleOwner): string {
+  const nsName = owner.namespace ? `${owner.namespace}/${owner.name}` : owner.name;
+  const text = template.replace(/%([knpt])/g, (_, c: string) =>
+    c === "k" ? owner.kind : c === "n" ? owner.name : c === "p" ? nsName : owner.tier,
+  );
+  return text.replace(/["\\]/g, "_").slice(0, 127);
+}
+
+function verdict(rule: Rule, cfg: RenderConfig, owner: RuleOwner): string {
+  const { marks } = cfg;
+  switch (rule.action) {
+    case "allow":
+      return `${markSet(marks.accept)} return`;
+    case "pass":
+      return `${markSet(marks.pass)} return`;
+    case "deny":
+      return `${markSet(marks.drop)} ${cfg.denyAction}`;
+    case "log":
+      return `log prefix "${logPrefix(cfg.logPrefix, owner)} "`;
+  }
+}
+
+/**
+ * A policy's or profile's rules for one direction and family. A verdict sets its mark bit and
+ * returns to the endpoint chain, which reads the bit; deny drops on the spot.
+ */
+export function renderRuleList(
+  rules: readonly Rule[],
+  family: Family,
+  cfg: RenderConfig,
+  owner: RuleOwner,
+): RuleBody[] {
+  const out: RuleBody[] = [];
+  for (const rule of rules) {
+    const action = verdict(rule, cfg, owner);
+    for (const match of renderMatches(rule, family))
+      out.push({ body: match ? `${match} ${action}` : action });
+  }
+  const first = out[0];
+  if (first) first.note = owner.description;
+  return out;
+}

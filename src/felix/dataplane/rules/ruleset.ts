@@ -1,0 +1,159 @@
+import type { IPSetType } from "../../calc/messages.js";
+import { setElements } from "../nft/elements.js";
+import type { BaseChainHook, Family, NftChain, NftSet, NftTable, SetKind } from "../nft/model.js";
+import { hashRules } from "../nft/rule-hash.js";
+import type { DesiredPolicyState } from "../state.js";
+import type { RenderConfig } from "./config.js";
+import { type ChainCatalogue, renderEndpointChain } from "./endpoint.js";
+import { markClear, markMatch, markSet } from "./marks.js";
+import { chainNames as C, endpointChain, ipSetName, policyChain, profileChain } from "./names.js";
+import { type RuleBody, renderRuleList } from "./policy.js";
+
+const SET_KIND: Record<IPSetType, SetKind> = { ip: "addr", net: "net", "ip,port": "addr-port" };
+
+/** ICMPv6 a workload needs to reach its host for (MLD and neighbour/router discovery). */
+const ICMPV6_TO_HOST = [130, 131, 132, 133, 135, 136];
+
+function chain(name: string, rules: RuleBody[], base?: BaseChainHook): NftChain {
+  return base ? { name, base, rules: hashRules(name, rules) } : { name, rules: hashRules(name, rules) };
+}
+
+function wildcards(cfg: RenderConfig, dir: "iifname" | "oifname"): string {
+  const names = cfg.interfacePrefixes.map((p) => `"${p}*"`);
+  return `${dir} ${names.length === 1 ? names[0] : `{ ${names.join(", ")} }`}`;
+}
+
+function staticChains(family: Family, cfg: RenderConfig): NftChain[] {
+  const { marks } = cfg;
+  const allBits = marks.accept | marks.pass | marks.scratch0 | marks.scratch1;
+  const wlToHost: RuleBody[] = [];
+  if (family === 6) wlToHost.push({ body: `icmpv6 type { ${ICMPV6_TO_HOST.join(", ")} } accept` });
+  wlToHost.push({ body: `jump ${C.fromWlDispatch}` });
+  wlToHost.push({ body: cfg.endpointToHostAction, note: "Configured DefaultEndpointToHostAction" });
+  return [
+    chain(C.input, [{ body: `jump ${C.caliInput}` }], { type: "filter", hook: "input", priority: 0 }),
+    chain(
+      C.forward,
+      [
+        { body: `jump ${C.caliForward}` },
+        { body: `${markMatch(marks.accept, true)} accept`, note: "Policy explicitly accepted packet." },
+        { body: markSet(marks.accept) },
+      ],
+      { type: "filter", hook: "forward", priority: 0 },
+    ),
+    chain(C.output, [{ body: `jump ${C.caliOutput}` }], { type: "filter", hook: "output", priority: 0 }),
+    chain(C.caliInput, [
+      { body: `${wildcards(cfg, "iifname")} goto ${C.wlToHost}` },
+      { body: `${markMatch(marks.accept, true)} accept` },
+      { body: markClear(allBits) },
+    ]),
+    chain(C.caliForward, [
+      { body: markClear(allBits & ~marks.accept) },
+      { body: `${wildcards(cfg, "iifname")} jump ${C.fromWlDispatch}` },
+      { body: `${wildcards(cfg, "oifname")} jump ${C.toWlDispatch}` },
+    ]),
+    chain(C.caliOutput, [
+      { body: `${markMatch(marks.accept, true)} accept` },
+      { body: `${wildcards(cfg, "oifname")} return` },
+      { body: markClear(allBits) },
+    ]),
+    chain(C.wlToHost, wlToHost),
+    chain(C.fromWlDispatch, [
+      { body: `iifname vmap @${C.fromWlDispatch}` },
+      { body: "drop", note: "Unknown interface" },
+    ]),
+    chain(C.toWlDispatch, [
+      { body: `oifname vmap @${C.toWlDispatch}` },
+      { body: "drop", note: "Unknown interface" },
+    ]),
+  ];
+}
+
+/**
+ * The whole desired `table ip|ip6 <name>` for one family: Felix's nftables layout (reference §12)
+ * restricted to workload policy: IP sets, base chains hooking input/forward/output, workload
+ * dispatch through verdict maps, per-endpoint chains, and policy and profile chains.
+ */
+export function renderPolicyTable(state: DesiredPolicyState, family: Family, cfg: RenderConfig): NftTable {
+  const sets = new Map<string, NftSet>();
+  for (const [id, s] of [...state.ipSets].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const kind = SET_KIND[s.setType];
+    const name = ipSetName(family, id);
+    sets.set(name, { name, kind, elements: setElements(kind, family, s.members) });
+  }
+
+  const chains = new Map<string, NftChain>();
+  const add = (c: NftChain) => chains.set(c.name, c);
+  for (const c of staticChains(family, cfg)) add(c);
+
+  const known: ChainCatalogue = {
+    hasPolicy: (id) =>
+      [...state.policies.values()].some(
+        (p) => p.id.kind === id.kind && p.id.namespace === id.namespace && p.id.name === id.name,
+      ),
+    hasProfile: (name) => state.profiles.has(name),
+  };
+  const fromMap = new Map<string, string>();
+  const toMap = new Map<string, string>();
+  const endpoints = [...state.workloads.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [, ep] of endpoints) {
+    // Two endpoints claiming one interface: the smaller id wins (reference §8.1).
+    if (fromMap.has(ep.name)) continue;
+    const tw = endpointChain("inbound", ep.name);
+    const fw = endpointChain("outbound", ep.name);
+    add(chain(tw, renderEndpointChain(ep, "inbound", cfg, known)));
+    add(chain(fw, renderEndpointChain(ep, "outbound", cfg, known)));
+    toMap.set(ep.name, `goto ${tw}`);
+    fromMap.set(ep.name, `goto ${fw}`);
+  }
+
+  for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const owner = {
+      kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
+      name: id.name,
+      namespace: id.namespace,
+      tier: id.tier,
+    };
+    const inName = policyChain("inbound", key);
+    const outName = policyChain("outbound", key);
+    add(
+      chain(
+        inName,
+        renderRuleList(policy.inboundRules, family, cfg, { ...owner, description: `Policy ${key} ingress` }),
+      ),
+    );
+    add(
+      chain(
+        outName,
+        renderRuleList(policy.outboundRules, family, cfg, { ...owner, description: `Policy ${key} egress` }),
+      ),
+    );
+  }
+  for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const owner = { kind: "pro", name, namespace: "", tier: "" };
+    add(
+      chain(
+        profileChain("inbound", name),
+        renderRuleList(profile.inboundRules, family, cfg, {
+          ...owner,
+          description: `Profile ${name} ingress`,
+        }),
+      ),
+    );
+    add(
+      chain(
+        profileChain("outbound", name),
+        renderRuleList(profile.outboundRules, family, cfg, {
+          ...owner,
+          description: `Profile ${name} egress`,
+        }),
+      ),
+    );
+  }
+
+  const maps = new Map([
+    [C.fromWlDispatch, { name: C.fromWlDispatch, elements: fromMap }],
+    [C.toWlDispatch, { name: C.toWlDispatch, elements: toMap }],
+  ]);
+  return { family, name: cfg.tableName, sets, maps, chains };
+}

@@ -1,0 +1,77 @@
+import {
+  type ActivePolicyUpdate,
+  type ActiveProfileUpdate,
+  type IPSetType,
+  type PolicyID,
+  policyIdKey,
+  type ToDataplane,
+  type WorkloadEndpoint,
+  workloadEndpointIdKey,
+} from "../calc/messages.js";
+
+export interface DesiredIPSet {
+  setType: IPSetType;
+  members: Set<string>;
+}
+
+export interface DesiredPolicy {
+  id: PolicyID;
+  policy: ActivePolicyUpdate["policy"];
+}
+
+/**
+ * What the calc graph currently wants, folded from its messages. Cheap to update, never touches
+ * the kernel: the policy manager's half of the manager/driver split.
+ */
+export class DesiredPolicyState {
+  readonly ipSets = new Map<string, DesiredIPSet>();
+  /** Keyed by `policyIdKey`. */
+  readonly policies = new Map<string, DesiredPolicy>();
+  readonly profiles = new Map<string, ActiveProfileUpdate["profile"]>();
+  /** Keyed by `workloadEndpointIdKey`. */
+  readonly workloads = new Map<string, WorkloadEndpoint>();
+  /** Local workload routes: destination CIDR → interface. */
+  readonly routes = new Map<string, string>();
+
+  /** Returns whether the message concerned this state. */
+  onUpdate(msg: ToDataplane): boolean {
+    switch (msg.type) {
+      case "IPSetUpdate":
+        this.ipSets.set(msg.id, { setType: msg.setType, members: new Set(msg.members) });
+        return true;
+      case "IPSetDeltaUpdate": {
+        const set = this.ipSets.get(msg.id);
+        if (!set) throw new Error(`delta for unknown IP set ${msg.id}`);
+        for (const m of msg.removedMembers) set.members.delete(m);
+        for (const m of msg.addedMembers) set.members.add(m);
+        return true;
+      }
+      case "IPSetRemove":
+        return this.ipSets.delete(msg.id);
+      case "ActivePolicyUpdate":
+        this.policies.set(policyIdKey(msg.id), { id: msg.id, policy: msg.policy });
+        return true;
+      case "ActivePolicyRemove":
+        return this.policies.delete(policyIdKey(msg.id));
+      case "ActiveProfileUpdate":
+        this.profiles.set(msg.id.name, msg.profile);
+        return true;
+      case "ActiveProfileRemove":
+        return this.profiles.delete(msg.id.name);
+      case "WorkloadEndpointUpdate":
+        this.workloads.set(workloadEndpointIdKey(msg.id), msg.endpoint);
+        return true;
+      case "WorkloadEndpointRemove":
+        return this.workloads.delete(workloadEndpointIdKey(msg.id));
+      case "RouteUpdate":
+        if (msg.types.includes("local-workload") && msg.localWorkloadInterface)
+          this.routes.set(msg.dst, msg.localWorkloadInterface);
+        else this.routes.delete(msg.dst);
+        return true;
+      case "RouteRemove":
+        return this.routes.delete(msg.dst);
+      default:
+        return false;
+    }
+  }
+}
