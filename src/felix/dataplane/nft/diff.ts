@@ -1,0 +1,110 @@
+import type { NftChain, NftSet, NftTable } from "./model.js";
+import { nftFamily } from "./model.js";
+import { baseSignature, type ObservedTable, setSignature } from "./observe.js";
+import {
+  addChain,
+  addElements,
+  addMap,
+  addRules,
+  addSet,
+  deleteElements,
+  mapElementText,
+  renderTable,
+} from "./text.js";
+
+function desiredSetSignature(family: 4 | 6, set: NftSet): string {
+  const addr = family === 4 ? "ipv4_addr" : "ipv6_addr";
+  if (set.kind === "addr-port") return setSignature([addr, "inet_proto", "inet_service"], []);
+  return setSignature(addr, set.kind === "net" ? ["interval"] : []);
+}
+
+function desiredBase(chain: NftChain): string | undefined {
+  return chain.base && baseSignature(chain.base.type, chain.base.hook, chain.base.priority);
+}
+
+function sameHashes(chain: NftChain, observed: (string | undefined)[]): boolean {
+  return chain.rules.length === observed.length && chain.rules.every((r, i) => r.hash === observed[i]);
+}
+
+/**
+ * Objects that exist under the same name but with another shape (set type, base-chain hook)
+ * cannot be changed in place; the rare case is handled by rebuilding the whole table.
+ */
+function reshaped(desired: NftTable, observed: ObservedTable): boolean {
+  for (const [name, set] of desired.sets) {
+    const o = observed.sets.get(name);
+    if (o && o.signature !== desiredSetSignature(desired.family, set)) return true;
+  }
+  for (const name of desired.maps.keys()) {
+    const o = observed.maps.get(name);
+    if (o && o.signature !== "ifname : verdict") return true;
+  }
+  for (const [name, chain] of desired.chains) {
+    const o = observed.chains.get(name);
+    if (o && o.base !== desiredBase(chain)) return true;
+  }
+  return false;
+}
+
+/**
+ * The `nft -f` script taking the observed table to the desired one in one transaction, or ""
+ * when nothing differs. Only what changed is written: whole chains whose rule identities differ
+ * (flushed and refilled), set and map elements added or deleted one by one, objects no longer
+ * wanted deleted after everything that could refer to them has been flushed.
+ */
+export function planUpdate(desired: NftTable, observed: ObservedTable | undefined): string {
+  if (!observed || reshaped(desired, observed)) return renderTable(desired);
+  const fam = nftFamily(desired.family);
+  const t = `${fam} ${desired.name}`;
+  const declare: string[] = [];
+  const elements: string[] = [];
+  const flush: string[] = [];
+  const rules: string[] = [];
+  const remove: string[] = [];
+
+  for (const [name, set] of desired.sets) {
+    const o = observed.sets.get(name);
+    if (!o) {
+      declare.push(...addSet(desired, set));
+      continue;
+    }
+    const wanted = new Set(set.elements);
+    const extra = [...o.elements].filter((e) => !wanted.has(e));
+    const missing = set.elements.filter((e) => !o.elements.has(e));
+    if (extra.length > 0) elements.push(deleteElements(desired, name, extra));
+    if (missing.length > 0) elements.push(addElements(desired, name, missing));
+  }
+  for (const [name, chain] of desired.chains) {
+    const o = observed.chains.get(name);
+    if (!o) {
+      declare.push(addChain(desired, chain));
+      rules.push(...addRules(desired, chain));
+    } else if (!sameHashes(chain, o.hashes)) {
+      flush.push(`flush chain ${t} ${name}`);
+      rules.push(...addRules(desired, chain));
+    }
+  }
+  for (const [name, map] of desired.maps) {
+    const o = observed.maps.get(name);
+    if (!o) {
+      declare.push(...addMap(desired, map));
+      continue;
+    }
+    const stale = [...o.elements].filter(([k, v]) => map.elements.get(k) !== v).map(([k]) => `"${k}"`);
+    const fresh = new Map([...map.elements].filter(([k, v]) => o.elements.get(k) !== v));
+    if (stale.length > 0) elements.push(deleteElements(desired, name, stale));
+    if (fresh.size > 0) elements.push(addElements(desired, name, mapElementText(fresh)));
+  }
+  for (const name of observed.chains.keys()) {
+    if (desired.chains.has(name)) continue;
+    flush.push(`flush chain ${t} ${name}`);
+    remove.push(`delete chain ${t} ${name}`);
+  }
+  for (const name of observed.maps.keys())
+    if (!desired.maps.has(name)) remove.unshift(`delete map ${t} ${name}`);
+  for (const name of observed.sets.keys())
+    if (!desired.sets.has(name)) remove.push(`delete set ${t} ${name}`);
+
+  const lines = [...declare, ...elements, ...flush, ...rules, ...remove];
+  return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+}

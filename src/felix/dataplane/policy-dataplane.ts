@@ -1,0 +1,49 @@
+import type { ToDataplane } from "../calc/messages.js";
+import type { CommandRunner } from "./exec.js";
+import { type ApplyResult, NftablesDriver } from "./nft/driver.js";
+import { type WorkloadRoute, WorkloadRoutesDriver } from "./routes.js";
+import type { RenderConfig } from "./rules/config.js";
+import { renderPolicyTable } from "./rules/ruleset.js";
+import { DesiredPolicyState } from "./state.js";
+
+export interface PolicyApplyResult {
+  nft: Record<4 | 6, ApplyResult>;
+  routes: Record<4 | 6, string>;
+}
+
+/**
+ * Workload policy and routes: folds calc-graph messages into desired state (cheap, no kernel
+ * access) and, on `apply()`, renders both families' tables and reconciles them and the routes.
+ */
+export class PolicyDataplane {
+  readonly state = new DesiredPolicyState();
+  private readonly nft: NftablesDriver;
+  private readonly routes: WorkloadRoutesDriver;
+  private dirty = true;
+
+  constructor(
+    run: CommandRunner,
+    private readonly cfg: RenderConfig,
+  ) {
+    this.nft = new NftablesDriver(run);
+    this.routes = new WorkloadRoutesDriver(run, { interfacePrefixes: cfg.interfacePrefixes });
+  }
+
+  onUpdate(msg: ToDataplane): void {
+    if (this.state.onUpdate(msg)) this.dirty = true;
+  }
+
+  get needsApply(): boolean {
+    return this.dirty;
+  }
+
+  /** Routes first, as Felix does, then both families' tables; stays dirty if anything throws. */
+  async apply(): Promise<PolicyApplyResult> {
+    const wanted: WorkloadRoute[] = [...this.state.routes].map(([dst, iface]) => ({ dst, iface }));
+    const routes = await this.routes.apply(wanted);
+    const v4 = await this.nft.apply(renderPolicyTable(this.state, 4, this.cfg));
+    const v6 = await this.nft.apply(renderPolicyTable(this.state, 6, this.cfg));
+    this.dirty = false;
+    return { nft: { 4: v4, 6: v6 }, routes };
+  }
+}
