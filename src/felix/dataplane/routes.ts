@@ -70,7 +70,11 @@ export class WorkloadRoutesDriver {
       const have = new Set<string>();
       for (const r of await this.read(family)) {
         const dst = canonicalNet(r.dst);
-        const ok = want.get(dst) === r.dev && r.protocol === this.protocol && r.scope === "link";
+        // `ip -j` omits the default protocol (boot), and IPv6 routes carry no scope.
+        const ok =
+          want.get(dst) === r.dev &&
+          (r.protocol ?? "boot") === this.protocol &&
+          (family === 6 || r.scope === "link");
         if (ok && !have.has(dst)) {
           have.add(dst);
           continue;
