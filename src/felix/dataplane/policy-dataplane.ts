@@ -37,10 +37,17 @@ export class PolicyDataplane {
     return this.dirty;
   }
 
+  /** Every address of every local workload, routed to its interface (reference §13.1). */
+  private workloadRoutes(): WorkloadRoute[] {
+    const out: WorkloadRoute[] = [];
+    for (const [iface, ep] of this.state.workloadsByInterface())
+      for (const dst of [...ep.ipv4Nets, ...ep.ipv6Nets]) out.push({ dst, iface });
+    return out;
+  }
+
   /** Routes first, as Felix does, then both families' tables; stays dirty if anything throws. */
   async apply(): Promise<PolicyApplyResult> {
-    const wanted: WorkloadRoute[] = [...this.state.routes].map(([dst, iface]) => ({ dst, iface }));
-    const routes = await this.routes.apply(wanted);
+    const routes = await this.routes.apply(this.workloadRoutes());
     const v4 = await this.nft.apply(renderPolicyTable(this.state, 4, this.cfg));
     const v6 = await this.nft.apply(renderPolicyTable(this.state, 6, this.cfg));
     this.dirty = false;

@@ -30,8 +30,6 @@ export class DesiredPolicyState {
   readonly profiles = new Map<string, ActiveProfileUpdate["profile"]>();
   /** Keyed by `workloadEndpointIdKey`. */
   readonly workloads = new Map<string, WorkloadEndpoint>();
-  /** Local workload routes: destination CIDR → interface. */
-  readonly routes = new Map<string, string>();
 
   /** Returns whether the message concerned this state. */
   onUpdate(msg: ToDataplane): boolean {
@@ -63,15 +61,19 @@ export class DesiredPolicyState {
         return true;
       case "WorkloadEndpointRemove":
         return this.workloads.delete(workloadEndpointIdKey(msg.id));
-      case "RouteUpdate":
-        if (msg.types.includes("local-workload") && msg.localWorkloadInterface)
-          this.routes.set(msg.dst, msg.localWorkloadInterface);
-        else this.routes.delete(msg.dst);
-        return true;
-      case "RouteRemove":
-        return this.routes.delete(msg.dst);
       default:
         return false;
     }
+  }
+
+  /**
+   * Local workloads by interface: when two endpoints claim one interface the smaller id wins
+   * (reference §8.1) and the other is ignored until the winner goes.
+   */
+  workloadsByInterface(): Map<string, WorkloadEndpoint> {
+    const out = new Map<string, WorkloadEndpoint>();
+    for (const [, ep] of [...this.workloads].sort(([a], [b]) => (a < b ? -1 : 1)))
+      if (!out.has(ep.name)) out.set(ep.name, ep);
+    return out;
   }
 }

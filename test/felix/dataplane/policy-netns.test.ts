@@ -42,17 +42,6 @@ beforeAll(async () => {
   await lab.serve(w2, [80, 8080], [53]);
   await lab.serve(w1, [80], []);
   dp = new PolicyDataplane((argv, input) => lab.host.exec(argv, { input }), defaultRenderConfig());
-  const route = (w: LabWorkload, dst: string): ToDataplane => ({
-    type: "RouteUpdate",
-    dst,
-    types: ["local-workload"],
-    ipPoolType: "none",
-    natOutgoing: false,
-    crossSubnet: false,
-    localWorkloadInterface: w.iface,
-    blackhole: false,
-    borrowed: false,
-  });
   await send(
     {
       type: "ActiveProfileUpdate",
@@ -60,7 +49,6 @@ beforeAll(async () => {
       profile: { inboundRules: [rule()], outboundRules: [rule()] },
     },
     { type: "IPSetUpdate", id: "s:clients", setType: "net", members: [`${w1.ipv4}/32`, `${w1.ipv6}/128`] },
-    ...[w1, w2, w3].flatMap((w) => [route(w, `${w.ipv4}/32`), route(w, `${w.ipv6}/128`)]),
     ...[w1, w2, w3].map((w, i) => endpointMsg(w, i + 1)),
   );
 }, 60_000);

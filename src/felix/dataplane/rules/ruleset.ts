@@ -1,4 +1,4 @@
-import type { IPSetType } from "../../calc/messages.js";
+import { type IPSetType, policyIdKey } from "../../calc/messages.js";
 import { setElements } from "../nft/elements.js";
 import type { BaseChainHook, Family, NftChain, NftSet, NftTable, SetKind } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
@@ -87,27 +87,28 @@ export function renderPolicyTable(state: DesiredPolicyState, family: Family, cfg
   for (const c of staticChains(family, cfg)) add(c);
 
   const known: ChainCatalogue = {
-    hasPolicy: (id) =>
-      [...state.policies.values()].some(
-        (p) => p.id.kind === id.kind && p.id.namespace === id.namespace && p.id.name === id.name,
-      ),
+    hasPolicy: (id) => state.policies.has(policyIdKey(id)),
     hasProfile: (name) => state.profiles.has(name),
   };
   const fromMap = new Map<string, string>();
   const toMap = new Map<string, string>();
-  const endpoints = [...state.workloads.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-  for (const [, ep] of endpoints) {
-    // Two endpoints claiming one interface: the smaller id wins (reference §8.1).
-    if (fromMap.has(ep.name)) continue;
-    const tw = endpointChain("inbound", ep.name);
-    const fw = endpointChain("outbound", ep.name);
+  const wanted = { policies: new Set<string>(), profiles: new Set<string>() };
+  for (const [iface, ep] of state.workloadsByInterface()) {
+    const tw = endpointChain("inbound", iface);
+    const fw = endpointChain("outbound", iface);
     add(chain(tw, renderEndpointChain(ep, "inbound", cfg, known)));
     add(chain(fw, renderEndpointChain(ep, "outbound", cfg, known)));
-    toMap.set(ep.name, `goto ${tw}`);
-    fromMap.set(ep.name, `goto ${fw}`);
+    toMap.set(iface, `goto ${tw}`);
+    fromMap.set(iface, `goto ${fw}`);
+    for (const t of ep.tiers)
+      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wanted.policies.add(policyIdKey(id));
+    for (const p of ep.profileIds) wanted.profiles.add(p);
   }
 
+  // Only chains some endpoint can reach are programmed (reference §7.4), unless the policy
+  // asks to be present everywhere.
   for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!wanted.policies.has(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;
     const owner = {
       kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
       name: id.name,
@@ -130,6 +131,7 @@ export function renderPolicyTable(state: DesiredPolicyState, family: Family, cfg
     );
   }
   for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!wanted.profiles.has(name)) continue;
     const owner = { kind: "pro", name, namespace: "", tier: "" };
     add(
       chain(
