@@ -177,4 +177,59 @@ describe("nftables driver", () => {
     expect((await driver.apply(desired)).script).toBe("");
     await driver.remove(6, "calico");
   });
+
+  it("loads every match kind and action into the kernel, in both families", async () => {
+    const state = desiredState();
+    state.onUpdate({
+      type: "IPSetUpdate",
+      id: "s:v6",
+      setType: "net",
+      members: ["fd00::/64", "fd00:1::5/128"],
+    });
+    state.onUpdate({
+      type: "IPSetUpdate",
+      id: "s:hosts",
+      setType: "ip",
+      members: ["10.0.0.1/32", "fd00::1/128"],
+    });
+    const rules = [
+      rule({ action: "log" }),
+      rule({
+        action: "pass",
+        protocol: 132,
+        notSrcPorts: [{ first: 1, last: 1023 }],
+        dstPorts: [{ first: 7, last: 9 }],
+      }),
+      rule({
+        action: "deny",
+        notProtocol: "udplite",
+        notSrcNets: ["10.1.0.0/16", "10.2.0.0/16"],
+        notDstIpSetIds: ["s:hosts"],
+      }),
+      rule({ protocol: "icmp", icmp: { type: 8, code: 0 }, dstNets: ["10.3.0.0/16"] }),
+      rule({ protocol: "icmp", notIcmp: { type: 3 } }),
+      rule({ protocol: "icmpv6", ipVersion: 6, notIcmp: { type: 1, code: 4 }, srcIpSetIds: ["s:v6"] }),
+      rule({
+        protocol: "udp",
+        notDstPorts: [{ first: 53, last: 53 }],
+        srcNamedPortIpSetIds: ["n:web"],
+        notDstNamedPortIpSetIds: ["n:web"],
+      }),
+      rule({ srcNets: ["fd00::/8"], notDstNets: ["fd00:2::/64"] }),
+    ];
+    state.onUpdate({ type: "ActivePolicyUpdate", id: gnp("web"), policy: policyBody(rules, rules) });
+    for (const family of [4, 6] as const) {
+      const desired = renderPolicyTable(state, family, { ...cfg, denyAction: "reject", logPrefix: "%t/%n" });
+      const first = await driver.apply(desired);
+      expect(first.rebuilt).toBe(false);
+      expect((await driver.apply(desired)).script).toBe("");
+    }
+    const v4 = await listing();
+    expect(v4).toContain("icmp type echo-request icmp code net-unreachable");
+    expect(v4).not.toContain("fd00");
+    const v6 = (await ns.execOk(["nft", "list", "table", "ip6", "calico"])).stdout;
+    expect(v6).toContain("ip6 saddr fd00::/8 ip6 daddr != fd00:2::/64");
+    expect(v6).not.toContain("10.3.0.0");
+    await driver.remove(6, "calico");
+  });
 });

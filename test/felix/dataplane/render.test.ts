@@ -216,3 +216,67 @@ describe("whole table", () => {
     `);
   });
 });
+
+describe("what gets programmed", () => {
+  const wep = (name: string, n: number, tiers: ReturnType<typeof tier>[] = []) => ({
+    type: "WorkloadEndpointUpdate" as const,
+    id: { orchestratorId: "k8s", workloadId: `ns/w${n}`, endpointId: "eth0" },
+    endpoint: workload(name, [`10.240.0.${n}/32`], { tiers }),
+  });
+
+  it("renders policy chains only when an endpoint reaches them or the policy asks to be everywhere", () => {
+    const s = new DesiredPolicyState();
+    s.onUpdate({ type: "ActivePolicyUpdate", id: gnp("used"), policy: policyBody([rule()]) });
+    s.onUpdate({ type: "ActivePolicyUpdate", id: gnp("idle"), policy: policyBody([rule()]) });
+    s.onUpdate({
+      type: "ActivePolicyUpdate",
+      id: gnp("everywhere"),
+      policy: { ...policyBody([rule()]), performanceHints: ["AssumeNeededOnEveryNode"] },
+    });
+    s.onUpdate(wep("calia", 1, [tier("default", [gnp("used")])]));
+    const names = [...renderPolicyTable(s, 4, cfg).chains.keys()].filter((n) => n.includes("-pi-"));
+    expect(names).toEqual(["filter-cali-pi-gnp/everywhere", "filter-cali-pi-gnp/used"]);
+  });
+
+  it("gives an interface claimed twice to the smaller endpoint id", () => {
+    const s = new DesiredPolicyState();
+    s.onUpdate(wep("calidup", 2, [tier("default", [gnp("x")])]));
+    s.onUpdate(wep("calidup", 1));
+    const tw = renderPolicyTable(s, 4, cfg).chains.get("filter-cali-tw-calidup");
+    expect(tw?.rules.map((r) => r.body)).not.toContain("meta mark set meta mark & 0xfffdffff");
+    s.onUpdate({
+      type: "WorkloadEndpointRemove",
+      id: { orchestratorId: "k8s", workloadId: "ns/w1", endpointId: "eth0" },
+    });
+    const after = renderPolicyTable(s, 4, cfg).chains.get("filter-cali-tw-calidup");
+    expect(after?.rules.map((r) => r.body)).toContain("meta mark set meta mark & 0xfffdffff");
+  });
+
+  it("chains rule identities so a change re-identifies everything after it", () => {
+    const s = new DesiredPolicyState();
+    s.onUpdate({
+      type: "ActivePolicyUpdate",
+      id: gnp("p"),
+      policy: policyBody([rule(), rule({ action: "deny" })]),
+    });
+    s.onUpdate(wep("calia", 1, [tier("default", [gnp("p")])]));
+    const before = renderPolicyTable(s, 4, cfg)
+      .chains.get("filter-cali-pi-gnp/p")
+      ?.rules.map((r) => r.hash);
+    expect(
+      renderPolicyTable(s, 4, cfg)
+        .chains.get("filter-cali-pi-gnp/p")
+        ?.rules.map((r) => r.hash),
+    ).toEqual(before);
+    s.onUpdate({
+      type: "ActivePolicyUpdate",
+      id: gnp("p"),
+      policy: policyBody([rule({ protocol: "udp" }), rule({ action: "deny" })]),
+    });
+    const after = renderPolicyTable(s, 4, cfg)
+      .chains.get("filter-cali-pi-gnp/p")
+      ?.rules.map((r) => r.hash);
+    expect(after?.[0]).not.toBe(before?.[0]);
+    expect(after?.[1]).not.toBe(before?.[1]);
+  });
+});
