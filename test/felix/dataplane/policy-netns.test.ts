@@ -131,7 +131,9 @@ describe("workload policy on real nftables", () => {
       {
         type: "ActivePolicyUpdate",
         id: sec,
+        // The first rule matches everything and must log without deciding anything.
         policy: policyBody([
+          rule({ action: "log" }),
           rule({ action: "pass", srcNets: [`${w3.ipv4}/32`] }),
           rule({ action: "deny", protocol: "tcp" }),
         ]),
