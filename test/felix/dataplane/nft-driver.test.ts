@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { NftablesDriver } from "../../../src/felix/dataplane/nft/driver.js";
+import { localRunner, NftablesDriver } from "../../../src/felix/dataplane/index.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import { renderPolicyTable } from "../../../src/felix/dataplane/rules/ruleset.js";
 import { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
@@ -58,7 +58,7 @@ function lines(text: string): string[] {
 
 beforeAll(async () => {
   ns = await createNetns("cts-dp");
-  driver = new NftablesDriver((argv, input) => ns.exec(argv, { input }));
+  driver = new NftablesDriver(localRunner(["nsenter", `--net=${ns.path}`]));
 });
 
 beforeEach(async () => {
@@ -219,7 +219,12 @@ describe("nftables driver", () => {
     ];
     state.onUpdate({ type: "ActivePolicyUpdate", id: gnp("web"), policy: policyBody(rules, rules) });
     for (const family of [4, 6] as const) {
-      const desired = renderPolicyTable(state, family, { ...cfg, denyAction: "reject", logPrefix: "%t/%n" });
+      const desired = renderPolicyTable(state, family, {
+        ...cfg,
+        denyAction: "reject",
+        logPrefix: "%t/%n",
+        interfacePrefixes: ["cali", "tap"],
+      });
       const first = await driver.apply(desired);
       expect(first.rebuilt).toBe(false);
       expect((await driver.apply(desired)).script).toBe("");
@@ -227,6 +232,7 @@ describe("nftables driver", () => {
     const v4 = await listing();
     expect(v4).toContain("icmp type echo-request icmp code net-unreachable");
     expect(v4).not.toContain("fd00");
+    expect(v4).toContain('iifname { "cali*", "tap*" } jump filter-cali-from-wl-dispatch');
     const v6 = (await ns.execOk(["nft", "list", "table", "ip6", "calico"])).stdout;
     expect(v6).toContain("ip6 saddr fd00::/8 ip6 daddr != fd00:2::/64");
     expect(v6).not.toContain("10.3.0.0");

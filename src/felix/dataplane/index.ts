@@ -1,0 +1,15 @@
+export type { CommandResult, CommandRunner } from "./exec.js";
+export { localRunner } from "./exec.js";
+export type { ApplyResult } from "./nft/driver.js";
+export { NftablesDriver } from "./nft/driver.js";
+export type { NftTable } from "./nft/model.js";
+export { renderTable } from "./nft/text.js";
+export type { PolicyApplyResult } from "./policy-dataplane.js";
+export { PolicyDataplane } from "./policy-dataplane.js";
+export type { RoutesOptions, WorkloadRoute } from "./routes.js";
+export { WorkloadRoutesDriver } from "./routes.js";
+export type { RenderConfig } from "./rules/config.js";
+export { defaultRenderConfig } from "./rules/config.js";
+export { allocateMarks } from "./rules/marks.js";
+export { renderPolicyTable } from "./rules/ruleset.js";
+export { DesiredPolicyState } from "./state.js";
