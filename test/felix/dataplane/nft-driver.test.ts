@@ -238,4 +238,39 @@ describe("nftables driver", () => {
     expect(v6).not.toContain("10.3.0.0");
     await driver.remove(6, "calico");
   });
+
+  it("swaps covered addresses for a covering net in one transaction", async () => {
+    const state = desiredState();
+    await driver.apply(renderPolicyTable(state, 4, cfg));
+    state.onUpdate({
+      type: "IPSetDeltaUpdate",
+      id: "s:src",
+      addedMembers: ["10.240.0.0/24"],
+      removedMembers: [],
+    });
+    const step = await driver.apply(renderPolicyTable(state, 4, cfg));
+    expect(step.rebuilt).toBe(false);
+    expect(step.script.trim().split("\n")).toEqual([
+      "delete element ip calico cali40s-src { 10.240.0.2 }",
+      "add element ip calico cali40s-src { 10.240.0.0/24 }",
+    ]);
+    expect(await listing()).toContain("elements = { 10.240.0.0/24, 10.241.0.0/16 }");
+  });
+
+  it("rebuilds the whole table when the delta is refused", async () => {
+    const calls: string[] = [];
+    const fake = new NftablesDriver(async (argv, input) => {
+      calls.push(input ?? argv.join(" "));
+      if (argv.includes("-j")) return { code: 0, stdout: '{"nftables": []}', stderr: "" };
+      const refused = calls.filter((c) => c.startsWith("add ")).length === 1;
+      return refused
+        ? { code: 1, stdout: "", stderr: "Error: refused" }
+        : { code: 0, stdout: "", stderr: "" };
+    });
+    const desired = renderPolicyTable(desiredState(), 4, cfg);
+    const result = await fake.apply(desired);
+    expect(result.rebuilt).toBe(true);
+    expect(result.script.startsWith("add table ip calico\ndelete table ip calico\n")).toBe(true);
+    expect(calls).toHaveLength(3);
+  });
 });
