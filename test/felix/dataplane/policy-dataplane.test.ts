@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import type { CommandRunner } from "../../../src/felix/dataplane/exec.js";
+import { defaultRenderConfig, PolicyDataplane } from "../../../src/felix/dataplane/index.js";
+import { workload } from "./fixtures.js";
+
+/** Pretends the kernel is empty and records every command. */
+function fakeKernel(): { run: CommandRunner; calls: { argv: string[]; input?: string }[] } {
+  const calls: { argv: string[]; input?: string }[] = [];
+  const run: CommandRunner = async (argv, input) => {
+    calls.push(input === undefined ? { argv } : { argv, input });
+    if (argv[0] === "nft" && argv.includes("list"))
+      return { code: 1, stdout: "", stderr: "Error: No such file or directory" };
+    if (argv[0] === "ip" && argv.includes("show")) return { code: 0, stdout: "[]", stderr: "" };
+    return { code: 0, stdout: "", stderr: "" };
+  };
+  return { run, calls };
+}
+
+describe("policy dataplane", () => {
+  it("records updates without touching the kernel and applies routes then both tables", async () => {
+    const k = fakeKernel();
+    const dp = new PolicyDataplane(k.run, defaultRenderConfig());
+    await dp.apply();
+    expect(dp.needsApply).toBe(false);
+    k.calls.length = 0;
+
+    dp.onUpdate({ type: "InSync" });
+    expect(dp.needsApply).toBe(false);
+    dp.onUpdate({
+      type: "WorkloadEndpointUpdate",
+      id: { orchestratorId: "k8s", workloadId: "ns/a", endpointId: "eth0" },
+      endpoint: workload("calia", ["10.65.0.5/32"], { ipv6Nets: ["fd00::5/128"] }),
+    });
+    expect(dp.needsApply).toBe(true);
+    expect(k.calls).toEqual([]);
+
+    const result = await dp.apply();
+    expect(result.routes[4]).toBe("route replace 10.65.0.5 dev calia proto boot scope link\n");
+    expect(result.routes[6]).toBe("route replace fd00::5 dev calia proto boot scope link\n");
+    const writes = k.calls.filter((c) => c.input !== undefined).map((c) => c.argv.join(" "));
+    expect(writes).toEqual(["ip -4 -force -batch -", "ip -6 -force -batch -", "nft -f -", "nft -f -"]);
+    expect(result.nft[4].script).toContain('"calia" : goto filter-cali-fw-calia');
+    expect(result.nft[6].script).toContain("add table ip6 calico");
+    expect(dp.needsApply).toBe(false);
+  });
+});
