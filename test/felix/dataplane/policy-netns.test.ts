@@ -152,11 +152,26 @@ describe("workload policy on real nftables", () => {
     expect(await lab.probe(w1, "udp", w2.ipv4, 53)).toBe("timeout");
   });
 
+  it("falls through to the profiles at the end of a tier whose default action is Pass", async () => {
+    const only8080 = gnp("only-8080", "security");
+    const policy = policyBody([rule({ protocol: "tcp", dstPorts: [{ first: 8080, last: 8080 }] })]);
+    await send(
+      { type: "ActivePolicyUpdate", id: only8080, policy },
+      endpointMsg(w2, 2, [tier("security", [only8080], [], "pass")]),
+    );
+    expect(await lab.probe(w1, "tcp", w2.ipv4, 80)).toBe("open");
+    expect(await lab.probe(w1, "tcp", w2.ipv4, 8080)).toBe("open");
+    await send(endpointMsg(w2, 2, [tier("security", [only8080], [], "deny")]));
+    expect(await lab.probe(w1, "tcp", w2.ipv4, 80)).toBe("timeout");
+    expect(await lab.probe(w1, "tcp", w2.ipv4, 8080)).toBe("open");
+  });
+
   it("reopens when the policies are removed", async () => {
     await send(
       endpointMsg(w2, 2),
       { type: "ActivePolicyRemove", id: gnp("sec", "security") },
       { type: "ActivePolicyRemove", id: gnp("web") },
+      { type: "ActivePolicyRemove", id: gnp("only-8080", "security") },
     );
     expect(await lab.probe(w1, "tcp", w2.ipv4, 8080)).toBe("open");
     expect(await lab.probe(w3, "udp", w2.ipv4, 53)).toBe("open");
