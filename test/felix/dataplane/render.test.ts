@@ -84,6 +84,16 @@ describe("policy chains", () => {
       { body: "meta mark set meta mark | 0x00010000 return" },
     ]);
   });
+
+  it("rate-limits log rules when configured", () => {
+    const limited = { ...cfg, logActionRateLimit: "10/second", logActionRateLimitBurst: 3 };
+    expect(renderRuleList([rule({ action: "log", protocol: "tcp" })], 4, limited, owner)).toEqual([
+      {
+        body: 'meta l4proto 6 limit rate 10/second burst 3 packets log prefix "calico-packet "',
+        note: "Policy gnp/web ingress",
+      },
+    ]);
+  });
 });
 
 describe("endpoint chains", () => {

@@ -8,6 +8,10 @@ export interface RenderConfig {
   interfacePrefixes: string[];
   /** `LogPrefix`; `%k` kind, `%n` name, `%p` namespace/name, `%t` tier are substituted. */
   logPrefix: string;
+  /** `LogActionRateLimit` (`10/second`); unset logs every match. */
+  logActionRateLimit?: string;
+  /** `LogActionRateLimitBurst`. */
+  logActionRateLimitBurst: number;
   /** `NftablesFilterDenyAction`. */
   denyAction: "drop" | "reject";
   /** `DefaultEndpointToHostAction`. */
@@ -24,6 +28,7 @@ export function defaultRenderConfig(overrides: Partial<RenderConfig> = {}): Rend
     marks: allocateMarks(),
     interfacePrefixes: ["cali"],
     logPrefix: "calico-packet",
+    logActionRateLimitBurst: 5,
     denyAction: "drop",
     endpointToHostAction: "drop",
     conntrackInvalidCheck: true,

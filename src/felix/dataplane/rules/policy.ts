@@ -36,8 +36,11 @@ function verdict(rule: Rule, cfg: RenderConfig, owner: RuleOwner): string {
       return `${markSet(marks.pass)} return`;
     case "deny":
       return `${markSet(marks.drop)} ${cfg.denyAction}`;
-    case "log":
-      return `log prefix "${logPrefix(cfg.logPrefix, owner)} "`;
+    case "log": {
+      const log = `log prefix "${logPrefix(cfg.logPrefix, owner)} "`;
+      if (cfg.logActionRateLimit === undefined) return log;
+      return `limit rate ${cfg.logActionRateLimit} burst ${cfg.logActionRateLimitBurst} packets ${log}`;
+    }
   }
 }
 
