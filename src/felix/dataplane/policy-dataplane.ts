@@ -45,6 +45,11 @@ export class PolicyDataplane {
     return out;
   }
 
+  /** Time (ms since the epoch) at which `apply()` must run again even if nothing changes. */
+  get applyDeadline(): number | undefined {
+    return this.routes.graceDeadline;
+  }
+
   /** Routes first, as Felix does, then both families' tables; stays dirty if anything throws. */
   async apply(): Promise<PolicyApplyResult> {
     const routes = await this.routes.apply(this.workloadRoutes());

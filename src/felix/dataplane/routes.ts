@@ -12,6 +12,12 @@ export interface RoutesOptions {
   interfacePrefixes: string[];
   /** `DeviceRouteProtocol`; Felix's default is 3 (`boot`). */
   protocol?: string;
+  /**
+   * How long a route on a workload interface no endpoint claims is left alone: CNI programs
+   * the route before Felix hears of the endpoint. Felix uses 10 s.
+   */
+  graceMs?: number;
+  now?: () => number;
 }
 
 interface KernelRoute {
@@ -33,6 +39,8 @@ const PROTOCOL_NAMES: Record<string, string> = { "3": "boot", "4": "static", "80
  */
 export class WorkloadRoutesDriver {
   private readonly protocol: string;
+  /** Unclaimed routes by `family dst dev`, with when they were first seen. */
+  private readonly unclaimedSince = new Map<string, number>();
 
   constructor(
     private readonly run: CommandRunner,
@@ -57,9 +65,18 @@ export class WorkloadRoutesDriver {
     return (JSON.parse(out.stdout || "[]") as KernelRoute[]).filter((r) => this.ours(r));
   }
 
+  /** When the oldest unclaimed route's grace runs out: the caller should apply again then. */
+  get graceDeadline(): number | undefined {
+    const first = Math.min(...this.unclaimedSince.values());
+    return Number.isFinite(first) ? first + (this.opts.graceMs ?? 10_000) : undefined;
+  }
+
   /** Returns the batch that was run per family ("" when nothing changed). */
   async apply(desired: readonly WorkloadRoute[]): Promise<Record<4 | 6, string>> {
     const result: Record<4 | 6, string> = { 4: "", 6: "" };
+    const now = (this.opts.now ?? Date.now)();
+    const claimed = new Set(desired.map((r) => r.iface));
+    const stillUnclaimed = new Set<string>();
     for (const family of [4, 6] as const) {
       const want = new Map<string, string>();
       for (const r of desired) {
@@ -79,6 +96,15 @@ export class WorkloadRoutesDriver {
           have.add(dst);
           continue;
         }
+        const key = `${family} ${dst} ${r.dev}`;
+        if (!claimed.has(r.dev as string)) {
+          const since = this.unclaimedSince.get(key) ?? now;
+          this.unclaimedSince.set(key, since);
+          if (now - since < (this.opts.graceMs ?? 10_000)) {
+            stillUnclaimed.add(key);
+            continue;
+          }
+        }
         const metric = r.metric === undefined ? [] : ["metric", String(r.metric)];
         lines.push(["route", "del", r.dst, "dev", r.dev as string, ...metric].join(" "));
       }
@@ -91,6 +117,8 @@ export class WorkloadRoutesDriver {
       if (out.code !== 0) throw new Error(`ip -batch failed (${out.code}): ${out.stderr}`);
       result[family] = batch;
     }
+    for (const key of this.unclaimedSince.keys())
+      if (!stillUnclaimed.has(key)) this.unclaimedSince.delete(key);
     return result;
   }
 }

@@ -43,4 +43,18 @@ describe("policy dataplane", () => {
     expect(result.nft[6].script).toContain("add table ip6 calico");
     expect(dp.needsApply).toBe(false);
   });
+
+  it("asks to be applied again when a CNI-made route is waiting out its grace period", async () => {
+    const k = fakeKernel();
+    const run: CommandRunner = async (argv, input) => {
+      if (argv.join(" ") === "ip -j -4 route show table main")
+        return { code: 0, stdout: '[{"dst":"10.65.9.9","dev":"calinew","scope":"link"}]', stderr: "" };
+      return k.run(argv, input);
+    };
+    const dp = new PolicyDataplane(run, defaultRenderConfig());
+    const before = Date.now();
+    const result = await dp.apply();
+    expect(result.routes[4]).toBe("");
+    expect(dp.applyDeadline).toBeGreaterThanOrEqual(before + 10_000);
+  });
 });

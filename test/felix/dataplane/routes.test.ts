@@ -53,8 +53,10 @@ describe("workload routes driver", () => {
     ]);
     await ns.execOk(["ip", "route", "add", "10.9.0.3/32", "dev", "calir2", "proto", "boot", "scope", "link"]);
     await ns.execOk(["ip", "route", "add", "10.9.9.0/24", "dev", "other0", "proto", "boot", "scope", "link"]);
+    let clock = 0;
     const driver = new WorkloadRoutesDriver((argv, input) => ns.exec(argv, { input }), {
       interfacePrefixes: ["cali"],
+      now: () => clock,
     });
     const desired = [
       { dst: "10.9.0.1/32", iface: "calir1" },
@@ -72,7 +74,16 @@ describe("workload routes driver", () => {
     expect(await routes(6)).toContain("fd00:9::1 calir1 boot");
     expect(await driver.apply(desired)).toEqual({ 4: "", 6: "" });
 
+    // Routes on interfaces no endpoint claims get CNI's grace period before they go.
+    expect(driver.graceDeadline).toBeUndefined();
+    expect(await driver.apply([])).toEqual({ 4: "", 6: "" });
+    expect(driver.graceDeadline).toBe(10_000);
+    clock += 9_999;
+    expect(await driver.apply([])).toEqual({ 4: "", 6: "" });
+    expect(await routes(4)).toContain("10.9.0.1 calir1 boot link");
+    clock += 1;
     expect(await driver.apply([])).not.toEqual({ 4: "", 6: "" });
+    expect(driver.graceDeadline).toBeUndefined();
     expect(await routes(4)).toEqual(["10.9.9.0/24 other0 boot link"]);
     expect(await routes(6)).not.toContain("fd00:9::1 calir1 boot");
   });
