@@ -167,7 +167,10 @@ async function addToExisting(ctx: Ctx, existing: Resource): Promise<CniResult> {
   };
   const profiles = spec.profiles ?? [];
   if (!profiles.includes(ctx.conf.name)) {
-    await writeEndpoint(ctx.store, { ...existing, spec: { ...spec, profiles: [...profiles, ctx.conf.name] } });
+    await writeEndpoint(ctx.store, {
+      ...existing,
+      spec: { ...spec, profiles: [...profiles, ctx.conf.name] },
+    });
   }
   log.info("endpoint already exists; added network to its profiles", { endpoint: existing.metadata.name });
   const addresses = spec.ipNetworks ?? [];
