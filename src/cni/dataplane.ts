@@ -4,8 +4,8 @@
  * built by ipcmd.ts; this module only runs them, in order, and undoes its own work on failure.
  */
 import { readFile, stat, writeFile } from "node:fs/promises";
+import { ExecError, run, runOk } from "../lib/exec.js";
 import { CniError, ErrorCode } from "./errors.js";
-import { ExecError, run, runOk } from "./exec.js";
 import {
   batchSafeName,
   containerConfigScript,

@@ -7,8 +7,8 @@ import { constants } from "node:fs";
 import { access, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { run } from "../lib/exec.js";
 import { CniError, ErrorCode } from "./errors.js";
-import { run } from "./exec.js";
 import { type CniResult, parseResult } from "./result.js";
 
 const PLUGIN_TIMEOUT_MS = 120_000;

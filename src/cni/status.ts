@@ -3,10 +3,10 @@
  * (plugin not available), which tells the runtime to hold pod creation rather than fail pods.
  */
 import type { ResourceStore } from "../datastore/index.js";
+import { run } from "../lib/exec.js";
 import type { NetConf } from "./config.js";
 import { execPlugin, findPlugin, resolvesToOwn } from "./delegate.js";
 import { CniError, ErrorCode } from "./errors.js";
-import { run } from "./exec.js";
 import { checkClusterReady } from "./readiness.js";
 
 function unavailable(err: unknown): CniError {

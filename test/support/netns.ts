@@ -9,33 +9,16 @@ import { rm } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ExecResult, run } from "../../src/lib/exec.js";
 
-export interface ExecOutput {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type ExecOutput = ExecResult;
 
 export function exec(
   file: string,
   args: string[],
   opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ExecOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once("error", reject);
-    child.stdin.on("error", () => {});
-    child.once("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(opts.input ?? "");
-  });
+  return run(file, args, opts);
 }
 
 export async function execOk(

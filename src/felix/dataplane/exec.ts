@@ -1,10 +1,6 @@
-import { spawn } from "node:child_process";
+import { type ExecResult, run } from "../../lib/exec.js";
 
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CommandResult = ExecResult;
 
 /**
  * How drivers run `nft` and `ip`: argv plus optional stdin. Injected so a driver can be pointed
@@ -13,22 +9,9 @@ export interface CommandResult {
 export type CommandRunner = (argv: string[], input?: string) => Promise<CommandResult>;
 
 export function localRunner(prefix: string[] = []): CommandRunner {
-  return (argv, input) =>
-    new Promise((resolve, reject) => {
-      const [file, ...args] = [...prefix, ...argv];
-      if (file === undefined) throw new Error("empty command");
-      const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.once("error", reject);
-      child.stdin.on("error", () => {});
-      child.once("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      child.stdin.end(input ?? "");
-    });
+  return async (argv, input) => {
+    const [file, ...args] = [...prefix, ...argv];
+    if (file === undefined) throw new Error("empty command");
+    return run(file, args, input === undefined ? {} : { input });
+  };
 }

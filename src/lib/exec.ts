@@ -1,4 +1,4 @@
-/** Runs external programs (ip, nsenter, IPAM plugins) and collects their output. */
+/** Runs external programs (ip, nft, nsenter, CNI plugins) and collects their output. */
 import { spawn } from "node:child_process";
 
 export interface ExecResult {
