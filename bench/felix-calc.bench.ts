@@ -10,6 +10,7 @@ import { Dispatcher } from "../src/felix/calc/dispatcher.js";
 import { CalcGraph, type CalcUpdate } from "../src/felix/calc/index.js";
 import { UpdateProcessor } from "../src/felix/calc/model/update-processor.js";
 import { parseSelector } from "../src/selector/index.js";
+import { prng } from "../test/support/prng.js";
 import { type BenchModule, type Figure, percentiles } from "./lib.js";
 
 const ENDPOINTS = 10_000;
@@ -22,17 +23,6 @@ const APPS_PER_NS = 10;
 const ROLES = 10;
 const API = "projectcalico.org/v3";
 const HOST = "host0";
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function endpoint(i: number, labels: Record<string, string>): CalcUpdate {
   const ns = `ns${i % NAMESPACES}`;

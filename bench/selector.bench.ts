@@ -3,6 +3,7 @@
  * 1,000 selectors). Every figure has a naive baseline measured in the same run.
  */
 import { LabelIndex, type LabelLookup, parseSelector } from "../src/selector/index.js";
+import { prng } from "../test/support/prng.js";
 import { type BenchModule, type Figure, opsPerSecond, percentiles } from "./lib.js";
 
 const ITEMS = 10_000;
@@ -11,18 +12,6 @@ const NAMESPACES = 20;
 const APPS = 200;
 const TIERS = ["fe", "be", "db"];
 const NS_KEY = "projectcalico.org/namespace";
-
-/** Deterministic PRNG so every run measures the same workload. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Item {
   id: string;

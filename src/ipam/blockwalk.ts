@@ -6,6 +6,7 @@
  * instead, because a per-host start would make every allocation on a host contend for one block.
  */
 import { type CIDR, familyBits, networkAddress } from "../lib/net.js";
+import { mulberry32 } from "../lib/prng.js";
 import type { IPPoolInfo } from "./pools.js";
 
 /** 32-bit FNV-1 of the UTF-8 bytes of `text`. */
@@ -16,18 +17,6 @@ export function fnv1Hash32(text: string): number {
     h = (h ^ byte) >>> 0;
   }
   return h;
-}
-
-/** A small deterministic PRNG (mulberry32) yielding uint32 values. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 export function blockCount(pool: IPPoolInfo): bigint {
@@ -54,7 +43,7 @@ export function blockIndexOfAddress(pool: IPPoolInfo, address: bigint): bigint {
 export function startIndex(pool: IPPoolInfo, host: string, now: Date): bigint {
   const n = blockCount(pool);
   const singleAddress = pool.blockSize === familyBits(pool.cidr.family);
-  const next = prng(singleAddress ? now.getTime() >>> 0 : fnv1Hash32(host));
+  const next = mulberry32(singleAddress ? now.getTime() >>> 0 : fnv1Hash32(host));
   // Enough random bits to cover the block count, even for IPv6 pools with 2^74 blocks.
   let r = 0n;
   for (let bits = 0n; 1n << bits < n; bits += 32n) r = (r << 32n) | BigInt(next());

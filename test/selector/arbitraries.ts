@@ -4,6 +4,7 @@
  */
 import fc from "fast-check";
 import { makeSet, type SelectorNode } from "../../src/selector/ast.js";
+import { prng } from "../support/prng.js";
 
 export const KEYS = ["a", "b", "c", "k8s-app", "x.io/y"] as const;
 
@@ -87,18 +88,6 @@ export function referenceEval(node: SelectorNode, labels: Record<string, string>
     case "or":
       return node.operands.some((op) => referenceEval(op, labels));
   }
-}
-
-/** Deterministic PRNG so a failing noisy spelling is reproducible from the fast-check seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
