@@ -2,14 +2,14 @@
  * A real etcd serving TLS with client-certificate authentication, and the throwaway PKI for it
  * (made with openssl): a CA, a server certificate for 127.0.0.1, and a client certificate.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { type EtcdServer, startEtcd } from "./etcd.js";
 
 const run = promisify(execFile);
 
@@ -93,14 +93,6 @@ export async function makePKI(): Promise<TestPKI> {
   };
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 function healthy(endpoint: string, pki: TestPKI): Promise<boolean> {
   return new Promise((resolve) => {
     const tls = {
@@ -129,55 +121,32 @@ export interface TlsEtcd {
 
 export async function startTlsEtcd(): Promise<TlsEtcd> {
   const pki = await makePKI();
-  const dataDir = join(pki.dir, "data");
-  const endpoint = `https://127.0.0.1:${await freePort()}`;
-  const peer = `http://127.0.0.1:${await freePort()}`;
-  const proc: ChildProcess = spawn(
-    "etcd",
-    [
-      "--name",
-      "tls",
-      "--data-dir",
-      dataDir,
-      "--listen-client-urls",
-      endpoint,
-      "--advertise-client-urls",
-      endpoint,
-      "--listen-peer-urls",
-      peer,
-      "--initial-advertise-peer-urls",
-      peer,
-      "--initial-cluster",
-      `tls=${peer}`,
-      "--cert-file",
-      pki.serverCert,
-      "--key-file",
-      pki.serverKey,
-      "--client-cert-auth",
-      "--trusted-ca-file",
-      pki.ca,
-      "--log-level",
-      "error",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  proc.stderr?.on("data", (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-    await exited;
+  let server: EtcdServer;
+  try {
+    server = await startEtcd({
+      dataDir: join(pki.dir, "data"),
+      scheme: "https",
+      extraArgs: [
+        "--cert-file",
+        pki.serverCert,
+        "--key-file",
+        pki.serverKey,
+        "--client-cert-auth",
+        "--trusted-ca-file",
+        pki.ca,
+      ],
+      isHealthy: (endpoint) => healthy(endpoint, pki),
+    });
+  } catch (err) {
     await rm(pki.dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 20_000;
-  while (!(await healthy(endpoint, pki))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`TLS etcd did not become healthy:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+    throw err;
   }
-  return { endpoint, pki, stop };
+  return {
+    endpoint: server.endpoint,
+    pki,
+    async stop() {
+      await server.stop();
+      await rm(pki.dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -18,7 +18,7 @@ export interface EtcdServer {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-async function freePort(host: string): Promise<number> {
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
@@ -35,28 +35,46 @@ async function freePort(host: string): Promise<number> {
   });
 }
 
-async function waitHealthy(endpoint: string, proc: ChildProcess, log: () => string): Promise<void> {
+async function httpHealthy(endpoint: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${endpoint}/health`);
+    return ((await res.json()) as { health?: string }).health === "true";
+  } catch {
+    return false; // not listening yet
+  }
+}
+
+async function waitHealthy(
+  endpoint: string,
+  proc: ChildProcess,
+  log: () => string,
+  isHealthy: (endpoint: string) => Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`etcd exited with ${proc.exitCode}:\n${log()}`);
-    try {
-      const res = await fetch(`${endpoint}/health`);
-      const body = (await res.json()) as { health?: string };
-      if (body.health === "true") return;
-    } catch {
-      // not listening yet
-    }
+    if (await isHealthy(endpoint)) return;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`etcd at ${endpoint} not healthy after 20 s:\n${log()}`);
 }
 
-export async function startEtcd(opts: { dataDir?: string; host?: string } = {}): Promise<EtcdServer> {
+export interface StartEtcdOptions {
+  dataDir?: string;
+  host?: string;
+  /** Client URL scheme; `https` needs the TLS flags in `extraArgs`. */
+  scheme?: "http" | "https";
+  extraArgs?: string[];
+  /** How to tell the server is ready (default: `GET /health` over plain HTTP). */
+  isHealthy?: (endpoint: string) => Promise<boolean>;
+}
+
+export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
   const host = opts.host ?? "127.0.0.1";
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "calico-ts-etcd-")));
   const clientPort = await freePort(host);
   const peerPort = await freePort(host);
-  const endpoint = `http://${host}:${clientPort}`;
+  const endpoint = `${opts.scheme ?? "http"}://${host}:${clientPort}`;
   const peer = `http://${host}:${peerPort}`;
   const proc = spawn(
     "etcd",
@@ -77,6 +95,7 @@ export async function startEtcd(opts: { dataDir?: string; host?: string } = {}):
       `test=${peer}`,
       "--log-level",
       "error",
+      ...(opts.extraArgs ?? []),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
@@ -90,7 +109,7 @@ export async function startEtcd(opts: { dataDir?: string; host?: string } = {}):
     await exited;
   };
   try {
-    await waitHealthy(endpoint, proc, () => stderr);
+    await waitHealthy(endpoint, proc, () => stderr, opts.isHealthy ?? httpHealthy);
   } catch (err) {
     await kill("SIGKILL");
     throw err;
