@@ -1,6 +1,7 @@
 import {
   type ActivePolicyUpdate,
   type ActiveProfileUpdate,
+  type IPAMPool,
   type IPSetType,
   type PolicyID,
   policyIdKey,
@@ -30,6 +31,8 @@ export class DesiredPolicyState {
   readonly profiles = new Map<string, ActiveProfileUpdate["profile"]>();
   /** Keyed by `workloadEndpointIdKey`. */
   readonly workloads = new Map<string, WorkloadEndpoint>();
+  /** IP pools by Felix's pool id (CIDR with `-` for `/`): NAT outgoing and the all-pools sets. */
+  readonly pools = new Map<string, IPAMPool>();
 
   /** Returns whether the message concerned this state. */
   onUpdate(msg: ToDataplane): boolean {
@@ -61,6 +64,11 @@ export class DesiredPolicyState {
         return true;
       case "WorkloadEndpointRemove":
         return this.workloads.delete(workloadEndpointIdKey(msg.id));
+      case "IPAMPoolUpdate":
+        this.pools.set(msg.id, msg.pool);
+        return true;
+      case "IPAMPoolRemove":
+        return this.pools.delete(msg.id);
       default:
         return false;
     }
