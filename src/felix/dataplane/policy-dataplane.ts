@@ -33,6 +33,11 @@ export class PolicyDataplane {
     if (this.state.onUpdate(msg)) this.dirty = true;
   }
 
+  /** The drivers re-read the kernel on every apply, so marking dirty is enough to repair drift. */
+  resync(): void {
+    this.dirty = true;
+  }
+
   get needsApply(): boolean {
     return this.dirty;
   }

@@ -1,0 +1,46 @@
+/**
+ * The dataplane as the daemon drives it, and how it is built from Felix's effective config. The
+ * daemon creates it only once the calculation graph has sent its first config, which only happens
+ * after the datastore is in sync: nothing touches the kernel before that.
+ */
+import type { ToDataplane } from "../calc/index.js";
+import { type CommandRunner, defaultRenderConfig, PolicyDataplane } from "../dataplane/index.js";
+
+export interface DaemonDataplane {
+  onUpdate(msg: ToDataplane): void;
+  readonly needsApply: boolean;
+  /** When (ms since the epoch) apply() must run again even without changes. */
+  readonly applyDeadline: number | undefined;
+  apply(): Promise<unknown>;
+  /** Forget what is known about the kernel so the next apply re-reads and repairs it. */
+  resync(): void;
+}
+
+export type DataplaneFactory = (
+  config: Readonly<Record<string, string>>,
+  run: CommandRunner,
+) => DaemonDataplane;
+
+function endpointToHostAction(value: string | undefined): "drop" | "accept" | "return" {
+  switch ((value ?? "Drop").toLowerCase()) {
+    case "accept":
+      return "accept";
+    case "return":
+      return "return";
+    default:
+      return "drop";
+  }
+}
+
+export const policyDataplaneFactory: DataplaneFactory = (config, run) =>
+  new PolicyDataplane(
+    run,
+    defaultRenderConfig({
+      interfacePrefixes: (config.InterfacePrefix ?? "cali")
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p !== ""),
+      logPrefix: config.LogPrefix ?? "calico-packet",
+      endpointToHostAction: endpointToHostAction(config.DefaultEndpointToHostAction),
+    }),
+  );
