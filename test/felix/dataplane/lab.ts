@@ -44,6 +44,29 @@ if (proto === "tcp") {
 }
 `;
 
+const ECHO_SERVER = `
+const net = require("node:net");
+net.createServer((c) => { c.on("error", () => {}); c.pipe(c); }).listen({ port: Number(process.argv[1]), host: "::" }, () => console.log("ready"));
+`;
+
+/** Holds one TCP connection open; each line on stdin is sent and its echo reported as "echo". */
+const ECHO_CLIENT = `
+const net = require("node:net");
+const c = net.connect({ host: process.argv[1], port: Number(process.argv[2]) }, () => console.log("connected"));
+c.on("data", () => console.log("echo"));
+c.on("error", (e) => { console.log("broken " + e.code); process.exit(1); });
+c.on("close", () => { console.log("broken close"); process.exit(1); });
+process.stdin.on("data", (d) => c.write(d));
+`;
+
+/** A long-lived TCP connection from one workload to another, for tests that must not break it. */
+export interface EchoConnection {
+  /** Sends a line and waits (up to 2 s) for its echo. */
+  roundTrip(): Promise<boolean>;
+  broken(): boolean;
+  close(): void;
+}
+
 export class Lab {
   readonly workloads: LabWorkload[] = [];
   private readonly servers: ChildProcess[] = [];
@@ -144,6 +167,63 @@ export class Lab {
   async probe(from: LabWorkload, proto: "tcp" | "udp", to: string, port: number, ms = 700): Promise<string> {
     const out = await from.ns.execOk([process.execPath, "-e", CLIENT, proto, to, String(port), String(ms)]);
     return out.stdout.trim();
+  }
+
+  /** A TCP echo server on \`port\` in the workload. */
+  async serveEcho(w: LabWorkload, port: number): Promise<void> {
+    const child = spawn(
+      "nsenter",
+      [`--net=${w.ns.path}`, process.execPath, "-e", ECHO_SERVER, String(port)],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    this.servers.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on("data", (d: Buffer) => {
+        if (d.toString().includes("ready")) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`echo server exited (${code})`)));
+    });
+  }
+
+  async openEchoConnection(from: LabWorkload, to: string, port: number): Promise<EchoConnection> {
+    const child = spawn(
+      "nsenter",
+      [`--net=${from.ns.path}`, process.execPath, "-e", ECHO_CLIENT, to, String(port)],
+      {
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    this.servers.push(child);
+    let out = "";
+    let waiter: (() => void) | undefined;
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      waiter?.();
+    });
+    const wait = (pred: () => boolean, ms: number) =>
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(pred()), ms);
+        waiter = () => {
+          if (pred()) {
+            clearTimeout(timer);
+            resolve(true);
+          }
+        };
+        waiter();
+      });
+    if (!(await wait(() => out.includes("connected"), 3_000)))
+      throw new Error(`no connection to ${to}:${port}: ${out}`);
+    return {
+      roundTrip: async () => {
+        const before = out.split("echo").length;
+        child.stdin?.write("ping\n");
+        return wait(() => out.split("echo").length > before, 2_000);
+      },
+      broken: () => out.includes("broken"),
+      close: () => child.kill("SIGKILL"),
+    };
   }
 
   async ping(from: LabWorkload, to: string): Promise<boolean> {
