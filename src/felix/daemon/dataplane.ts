@@ -4,7 +4,12 @@
  * after the datastore is in sync: nothing touches the kernel before that.
  */
 import type { ToDataplane } from "../calc/index.js";
-import { type CommandRunner, defaultRenderConfig, PolicyDataplane } from "../dataplane/index.js";
+import {
+  type CommandRunner,
+  defaultRenderConfig,
+  PolicyDataplane,
+  policyBackendFromConfig,
+} from "../dataplane/index.js";
 
 export interface DaemonDataplane {
   onUpdate(msg: ToDataplane): void;
@@ -43,4 +48,5 @@ export const policyDataplaneFactory: DataplaneFactory = (config, run) =>
       logPrefix: config.LogPrefix ?? "calico-packet",
       endpointToHostAction: endpointToHostAction(config.DefaultEndpointToHostAction),
     }),
+    policyBackendFromConfig(config),
   );

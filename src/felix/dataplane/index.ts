@@ -1,11 +1,21 @@
 export type { CommandResult, CommandRunner } from "./exec.js";
 export { localRunner } from "./exec.js";
+export { desiredIPSets, IpsetsDriver, ipsetName, parseIpsetSave, planIpsets } from "./ipsets/ipsets.js";
+export {
+  detectFlavour,
+  IptablesDriver,
+  type IptablesFlavour,
+  parseIptablesSave,
+  planIptables,
+} from "./iptables/driver.js";
+export { renderIptablesMatches } from "./iptables/match.js";
+export { type IptChain, renderFilterChains } from "./iptables/render.js";
 export type { ApplyResult } from "./nft/driver.js";
 export { NftablesDriver } from "./nft/driver.js";
 export type { NftTable } from "./nft/model.js";
 export { renderTable } from "./nft/text.js";
-export type { PolicyApplyResult } from "./policy-dataplane.js";
-export { PolicyDataplane } from "./policy-dataplane.js";
+export type { PolicyApplyResult, PolicyBackend } from "./policy-dataplane.js";
+export { PolicyDataplane, policyBackendFromConfig } from "./policy-dataplane.js";
 export type { RoutesOptions, WorkloadRoute } from "./routes.js";
 export { WorkloadRoutesDriver } from "./routes.js";
 export type { RenderConfig } from "./rules/config.js";

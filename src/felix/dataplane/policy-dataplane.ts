@@ -1,31 +1,66 @@
 import type { ToDataplane } from "../calc/messages.js";
 import type { CommandRunner } from "./exec.js";
+import { desiredIPSets, IpsetsDriver, planIpsets } from "./ipsets/ipsets.js";
+import { IptablesDriver, type IptablesFlavour } from "./iptables/driver.js";
+import { renderFilterChains } from "./iptables/render.js";
 import { type ApplyResult, NftablesDriver } from "./nft/driver.js";
+import type { Family } from "./nft/model.js";
 import { type WorkloadRoute, WorkloadRoutesDriver } from "./routes.js";
 import type { RenderConfig } from "./rules/config.js";
 import { renderPolicyTable } from "./rules/ruleset.js";
 import { DesiredPolicyState } from "./state.js";
 
+/** Which kernel facility enforces policy: Felix's `NFTablesMode` / `IptablesBackend`. */
+export type PolicyBackend = { kind: "nftables" } | { kind: "iptables"; flavour: IptablesFlavour };
+
 export interface PolicyApplyResult {
-  nft: Record<4 | 6, ApplyResult>;
-  routes: Record<4 | 6, string>;
+  /** nftables mode: each family's transaction. */
+  nft?: Record<Family, ApplyResult>;
+  /** iptables mode: each family's `iptables-restore` script ("" when nothing changed). */
+  iptables?: Record<Family, string>;
+  routes: Record<Family, string>;
+}
+
+/**
+ * Felix's mode from its config: `NFTablesMode=Disabled` selects iptables, whose flavour comes from
+ * `IptablesBackend` (`NFT`, `Legacy`, or `Auto`, resolved by looking at the kernel). calico-ts
+ * defaults to nftables (`Enabled`; `Auto` also means nftables here, as there is no kube-proxy).
+ */
+export function policyBackendFromConfig(
+  config: Readonly<Record<string, string>>,
+  detected: IptablesFlavour = "nft",
+): PolicyBackend {
+  const mode = (config.NFTablesMode ?? "Enabled").toLowerCase();
+  if (mode !== "disabled") return { kind: "nftables" };
+  const backend = (config.IptablesBackend ?? "Auto").toLowerCase();
+  return {
+    kind: "iptables",
+    flavour: backend === "legacy" ? "legacy" : backend === "nft" ? "nft" : detected,
+  };
 }
 
 /**
  * Workload policy and routes: folds calc-graph messages into desired state (cheap, no kernel
- * access) and, on `apply()`, renders both families' tables and reconciles them and the routes.
+ * access) and, on `apply()`, renders both families and reconciles them and the routes. The first
+ * apply also removes what the other mode left behind, so switching modes leaves nothing stale.
  */
 export class PolicyDataplane {
   readonly state = new DesiredPolicyState();
   private readonly nft: NftablesDriver;
+  private readonly iptables: IptablesDriver;
+  private readonly ipsets: IpsetsDriver;
   private readonly routes: WorkloadRoutesDriver;
   private dirty = true;
+  private otherModeRemoved = false;
 
   constructor(
     run: CommandRunner,
     private readonly cfg: RenderConfig,
+    readonly backend: PolicyBackend = { kind: "nftables" },
   ) {
     this.nft = new NftablesDriver(run);
+    this.iptables = new IptablesDriver(run, backend.kind === "iptables" ? backend.flavour : "nft");
+    this.ipsets = new IpsetsDriver(run);
     this.routes = new WorkloadRoutesDriver(run, { interfacePrefixes: cfg.interfacePrefixes });
   }
 
@@ -55,12 +90,40 @@ export class PolicyDataplane {
     return this.routes.graceDeadline;
   }
 
-  /** Routes first, as Felix does, then both families' tables; stays dirty if anything throws. */
+  private async applyIptables(family: Family): Promise<string> {
+    const sets = planIpsets(desiredIPSets(this.state, family), await this.ipsets.read(family), family);
+    await this.ipsets.restore(sets.update);
+    const script = await this.iptables.apply(family, renderFilterChains(this.state, family, this.cfg));
+    await this.ipsets.restore(sets.cleanup);
+    return script;
+  }
+
+  private async removeOtherMode(): Promise<void> {
+    if (this.otherModeRemoved) return;
+    if (this.backend.kind === "nftables") {
+      for (const family of [4, 6] as const) {
+        await this.iptables.removeAll(family).catch(() => undefined);
+        await this.ipsets.removeAll(family).catch(() => undefined);
+      }
+    } else {
+      for (const family of [4, 6] as const) await this.nft.remove(family, this.cfg.tableName);
+    }
+    this.otherModeRemoved = true;
+  }
+
+  /** Routes first, as Felix does, then both families' policy; stays dirty if anything throws. */
   async apply(): Promise<PolicyApplyResult> {
     const routes = await this.routes.apply(this.workloadRoutes());
-    const v4 = await this.nft.apply(renderPolicyTable(this.state, 4, this.cfg));
-    const v6 = await this.nft.apply(renderPolicyTable(this.state, 6, this.cfg));
+    await this.removeOtherMode();
+    let result: PolicyApplyResult;
+    if (this.backend.kind === "nftables") {
+      const v4 = await this.nft.apply(renderPolicyTable(this.state, 4, this.cfg));
+      const v6 = await this.nft.apply(renderPolicyTable(this.state, 6, this.cfg));
+      result = { nft: { 4: v4, 6: v6 }, routes };
+    } else {
+      result = { iptables: { 4: await this.applyIptables(4), 6: await this.applyIptables(6) }, routes };
+    }
     this.dirty = false;
-    return { nft: { 4: v4, 6: v6 }, routes };
+    return result;
   }
 }

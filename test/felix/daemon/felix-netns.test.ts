@@ -234,4 +234,17 @@ describe("calico-felix", () => {
     expect(await calicoTable()).toContain("cali-tw-calitest2");
     expect(await lab.probe(w1, "tcp", w2.ipv4, 8080)).toBe("open");
   }, 20_000);
+
+  it("switches to iptables + ipsets with NFTablesMode=Disabled, leaving no nftables table", async () => {
+    await client.create(denyWeb);
+    felix = startFelixProcess(felixEnv({ FELIX_NFTABLESMODE: "Disabled" }));
+    await eventually(async () => expect((await hostHttp(9099, "/readiness")).code).toBe(200), 20_000, 200);
+    const saved = (await lab.host.execOk(["iptables-save", "-t", "filter"])).stdout;
+    expect(saved).toContain(":cali-tw-calitest2");
+    expect(saved).toMatch(/^-A FORWARD -m comment --comment "cali:[\w-]+" -j cali-FORWARD$/m);
+    expect(await calicoTable()).toBe("");
+    expect(await lab.probe(w1, "tcp", w2.ipv4, 80)).toBe("timeout");
+    expect(await lab.probe(w1, "tcp", w2.ipv4, 8080)).toBe("open");
+    expect(await stopFelix()).toBe(0);
+  }, 40_000);
 });

@@ -39,8 +39,8 @@ describe("policy dataplane", () => {
     expect(result.routes[6]).toBe("route replace fd00::5 dev calia proto boot scope link\n");
     const writes = k.calls.filter((c) => c.input !== undefined).map((c) => c.argv.join(" "));
     expect(writes).toEqual(["ip -4 -force -batch -", "ip -6 -force -batch -", "nft -f -", "nft -f -"]);
-    expect(result.nft[4].script).toContain('"calia" : goto filter-cali-fw-calia');
-    expect(result.nft[6].script).toContain("add table ip6 calico");
+    expect(result.nft?.[4].script).toContain('"calia" : goto filter-cali-fw-calia');
+    expect(result.nft?.[6].script).toContain("add table ip6 calico");
     expect(dp.needsApply).toBe(false);
   });
 

@@ -1,0 +1,124 @@
+/**
+ * Reconciles the filter table's `cali-` chains and the jumps into them (reference §11). Rules are
+ * compared by their `cali:<hash>` comments only, never by re-parsing iptables' rule syntax; a
+ * chain whose hashes differ is rewritten whole. Everything goes through one
+ * `iptables-restore --noflush` per family, so the change is atomic and foreign rules are untouched;
+ * the first apply adopts what an earlier run left and removes `cali-` chains no longer wanted.
+ */
+import type { CommandRunner } from "../exec.js";
+import type { Family } from "../nft/model.js";
+import { HOOKS, hookRule, type IptChain, ruleLine } from "./render.js";
+
+export type IptablesFlavour = "nft" | "legacy";
+
+interface ObservedTable {
+  /** `cali-` chains → their rules' hashes, in order ("" for a rule without one). */
+  chains: Map<string, string[]>;
+  /** Kernel chain → its rules that carry a `cali:` comment, as saved (`-A ...`), with position. */
+  hooks: Map<string, Array<{ line: string; hash: string; index: number }>>;
+}
+
+const HASH = /--comment "?cali:([\w-]+)/;
+
+export function parseIptablesSave(text: string): ObservedTable {
+  const chains = new Map<string, string[]>();
+  const hooks = new Map<string, Array<{ line: string; hash: string; index: number }>>();
+  const counts = new Map<string, number>();
+  let inFilter = false;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("*")) inFilter = line === "*filter";
+    if (!inFilter) continue;
+    if (line.startsWith(":")) {
+      const name = line.slice(1).split(" ")[0] ?? "";
+      if (name.startsWith("cali-")) chains.set(name, []);
+      continue;
+    }
+    if (!line.startsWith("-A ")) continue;
+    const name = line.split(" ")[1] ?? "";
+    const index = counts.get(name) ?? 0;
+    counts.set(name, index + 1);
+    const hash = HASH.exec(line)?.[1] ?? "";
+    if (name.startsWith("cali-")) chains.get(name)?.push(hash);
+    else if (hash) {
+      const list = hooks.get(name) ?? [];
+      list.push({ line, hash, index });
+      hooks.set(name, list);
+    }
+  }
+  return { chains, hooks };
+}
+
+/** The restore script taking the observed table to the desired chains; "" when nothing differs. */
+export function planIptables(desired: readonly IptChain[], observed: ObservedTable): string {
+  const declare: string[] = [];
+  const rules: string[] = [];
+  const removals: string[] = [];
+  const wanted = new Set(desired.map((c) => c.name));
+  for (const c of desired) {
+    const have = observed.chains.get(c.name);
+    const want = c.rules.map((r) => r.hash);
+    if (have && have.length === want.length && have.every((h, i) => h === want[i])) continue;
+    declare.push(`:${c.name} - [0:0]`);
+    for (const r of c.rules) rules.push(ruleLine(c.name, r));
+  }
+  const stale = [...observed.chains.keys()].filter((n) => !wanted.has(n)).sort();
+  for (const name of stale) declare.push(`:${name} - [0:0]`);
+  for (const [kernelChain, target] of desired.length > 0 ? HOOKS : []) {
+    const hook = hookRule(kernelChain, target);
+    const present = observed.hooks.get(kernelChain) ?? [];
+    const first = present[0];
+    if (present.length === 1 && first?.hash === hook.hash && first.index === 0) continue;
+    for (const p of present) removals.push(p.line.replace(/^-A /, "-D "));
+    rules.push(ruleLine(kernelChain, hook, "-I").replace(`-I ${kernelChain} `, `-I ${kernelChain} 1 `));
+  }
+  if (desired.length === 0)
+    for (const present of observed.hooks.values())
+      for (const p of present) removals.push(p.line.replace(/^-A /, "-D "));
+  for (const name of stale) removals.push(`-X ${name}`);
+  if (declare.length === 0 && rules.length === 0 && removals.length === 0) return "";
+  // Hook deletions come first so a stale chain is unreferenced before it is deleted.
+  const hookDeletes = removals.filter((l) => l.startsWith("-D "));
+  const chainDeletes = removals.filter((l) => l.startsWith("-X "));
+  return ["*filter", ...declare, ...hookDeletes, ...rules, ...chainDeletes, "COMMIT", ""].join("\n");
+}
+
+export class IptablesDriver {
+  constructor(
+    private readonly run: CommandRunner,
+    readonly flavour: IptablesFlavour = "nft",
+  ) {}
+
+  command(family: Family, what: "save" | "restore"): string {
+    const base = family === 4 ? "iptables" : "ip6tables";
+    return this.flavour === "legacy" ? `${base}-legacy-${what}` : `${base}-${what}`;
+  }
+
+  async read(family: Family): Promise<ObservedTable> {
+    const out = await this.run([this.command(family, "save"), "-t", "filter"]);
+    if (out.code !== 0)
+      throw new Error(`${this.command(family, "save")} failed (${out.code}): ${out.stderr.trim()}`);
+    return parseIptablesSave(out.stdout);
+  }
+
+  /** Brings the filter table to `desired`; returns the script that ran ("" if none was needed). */
+  async apply(family: Family, desired: readonly IptChain[]): Promise<string> {
+    const script = planIptables(desired, await this.read(family));
+    if (script === "") return script;
+    const out = await this.run([this.command(family, "restore"), "--noflush"], script);
+    if (out.code !== 0)
+      throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
+    return script;
+  }
+
+  /** Removes every `cali-` chain and hook (used when leaving iptables mode). */
+  async removeAll(family: Family): Promise<void> {
+    await this.apply(family, []);
+  }
+}
+
+/** `IptablesBackend` `Auto`: whichever flavour already holds rules, else nft (Debian's default). */
+export async function detectFlavour(run: CommandRunner): Promise<IptablesFlavour> {
+  const legacy = await run(["iptables-legacy-save"]);
+  if (legacy.code === 0 && /^-A /m.test(legacy.stdout)) return "legacy";
+  return "nft";
+}

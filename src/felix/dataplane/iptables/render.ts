@@ -1,0 +1,274 @@
+/**
+ * Felix's iptables filter-table layout for workload policy (reference §4–§8), rendered from the
+ * same desired state as the nftables mode: kernel chains jump to `cali-INPUT`/`cali-FORWARD`/
+ * `cali-OUTPUT`; workload traffic is dispatched by interface to `cali-tw-*`/`cali-fw-*`, which walk
+ * tiers (`cali-pi-*`/`cali-po-*`) and profiles (`cali-pri-*`/`cali-pro-*`) using mark bits as
+ * verdicts. Every rule carries Calico's `cali:<hash>` comment, its identity for reconciliation.
+ */
+import { createHash } from "node:crypto";
+import { policyIdKey, type TierInfo, type WorkloadEndpoint } from "../../calc/messages.js";
+import type { Family } from "../nft/model.js";
+import { hashRules } from "../nft/rule-hash.js";
+import type { RenderConfig } from "../rules/config.js";
+import { hex } from "../rules/marks.js";
+import { logPrefix, type RuleOwner } from "../rules/policy.js";
+import type { DesiredPolicyState } from "../state.js";
+import { renderIptablesMatches } from "./match.js";
+
+/** iptables limits chain names to 28 characters. */
+const MAX_CHAIN = 28;
+const SAFE = /^[A-Za-z0-9._/-]+$/;
+
+export function iptChainName(prefix: string, suffix: string): string {
+  const name = prefix + suffix;
+  if (name.length <= MAX_CHAIN && SAFE.test(suffix)) return name;
+  return (
+    prefix +
+    createHash("sha256")
+      .update(suffix)
+      .digest("base64url")
+      .slice(0, MAX_CHAIN - prefix.length)
+  );
+}
+
+export const IPT = {
+  input: "cali-INPUT",
+  forward: "cali-FORWARD",
+  output: "cali-OUTPUT",
+  wlToHost: "cali-wl-to-host",
+  fromWl: "cali-from-wl-dispatch",
+  toWl: "cali-to-wl-dispatch",
+} as const;
+
+/** Kernel chain → the Calico chain its first rule jumps to. */
+export const HOOKS: ReadonlyArray<[string, string]> = [
+  ["INPUT", IPT.input],
+  ["FORWARD", IPT.forward],
+  ["OUTPUT", IPT.output],
+];
+
+export interface IptRule {
+  body: string;
+  hash: string;
+}
+
+export interface IptChain {
+  name: string;
+  rules: IptRule[];
+}
+
+function chain(name: string, bodies: string[]): IptChain {
+  return {
+    name,
+    rules: hashRules(
+      name,
+      bodies.map((body) => ({ body })),
+    ).map((r) => ({ body: r.body, hash: r.hash })),
+  };
+}
+
+const mark = (bits: number, set: boolean) => `-m mark --mark ${hex(set ? bits : 0)}/${hex(bits)}`;
+const setMark = (bits: number) => `-j MARK --set-xmark ${hex(bits)}/${hex(bits)}`;
+const clearMark = (bits: number) => `-j MARK --set-xmark ${hex(0)}/${hex(bits)}`;
+
+function deny(cfg: RenderConfig): string {
+  return cfg.denyAction === "reject" ? "-j REJECT" : "-j DROP";
+}
+
+function ifaceWildcards(cfg: RenderConfig, flag: "-i" | "-o", target: string): string[] {
+  return cfg.interfacePrefixes.map((p) => `${flag} ${p}+ ${target}`);
+}
+
+const ICMPV6_TO_HOST = [130, 131, 132, 133, 135, 136];
+
+function staticChains(family: Family, cfg: RenderConfig): IptChain[] {
+  const { marks } = cfg;
+  const allBits = marks.accept | marks.pass | marks.scratch0 | marks.scratch1;
+  const wlToHost: string[] = [];
+  if (family === 6)
+    for (const t of ICMPV6_TO_HOST) wlToHost.push(`-p 58 -m icmp6 --icmpv6-type ${t} -j ACCEPT`);
+  wlToHost.push(`-j ${IPT.fromWl}`);
+  const toHost = cfg.endpointToHostAction;
+  wlToHost.push(toHost === "accept" ? "-j ACCEPT" : toHost === "return" ? "-j RETURN" : deny(cfg));
+  return [
+    chain(IPT.input, [
+      ...ifaceWildcards(cfg, "-i", `-g ${IPT.wlToHost}`),
+      `${mark(marks.accept, true)} -j ACCEPT`,
+      clearMark(allBits),
+    ]),
+    chain(IPT.forward, [
+      clearMark(allBits & ~marks.accept),
+      ...ifaceWildcards(cfg, "-i", `-j ${IPT.fromWl}`),
+      ...ifaceWildcards(cfg, "-o", `-j ${IPT.toWl}`),
+      `${mark(marks.accept, true)} -j ACCEPT`,
+    ]),
+    chain(IPT.output, [
+      `${mark(marks.accept, true)} -j ACCEPT`,
+      ...ifaceWildcards(cfg, "-o", "-j RETURN"),
+      clearMark(allBits),
+    ]),
+    chain(IPT.wlToHost, wlToHost),
+  ];
+}
+
+function verdict(rule: { action: string }, cfg: RenderConfig, owner: RuleOwner): string[] {
+  const { marks } = cfg;
+  switch (rule.action) {
+    case "allow":
+      return [setMark(marks.accept), `${mark(marks.accept, true)} -j RETURN`];
+    case "pass":
+      return [setMark(marks.pass), `${mark(marks.pass, true)} -j RETURN`];
+    case "deny":
+      return [deny(cfg)];
+    default: {
+      const limit =
+        cfg.logActionRateLimit === undefined
+          ? ""
+          : `-m limit --limit ${cfg.logActionRateLimit} --limit-burst ${cfg.logActionRateLimitBurst} `;
+      return [`${limit}-j LOG --log-prefix "${logPrefix(cfg.logPrefix, owner).slice(0, 28)} " --log-level 5`];
+    }
+  }
+}
+
+/** A policy's or profile's rules: a verdict sets a mark bit and returns; deny drops at once. */
+function ruleList(
+  rules: readonly Parameters<typeof renderIptablesMatches>[0][],
+  family: Family,
+  cfg: RenderConfig,
+  owner: RuleOwner,
+): string[] {
+  const out: string[] = [];
+  for (const rule of rules) {
+    const [first, second] = verdict(rule, cfg, owner);
+    for (const match of renderIptablesMatches(rule, family)) {
+      out.push([match, first].filter((x) => x).join(" "));
+      // The verdict's return is unconditional on the match: the mark says whether it matched.
+      if (second) out.push(second);
+    }
+  }
+  return out;
+}
+
+export function policyChainName(dir: "inbound" | "outbound", key: string): string {
+  return iptChainName(dir === "inbound" ? "cali-pi-" : "cali-po-", key);
+}
+
+export function profileChainName(dir: "inbound" | "outbound", name: string): string {
+  return iptChainName(dir === "inbound" ? "cali-pri-" : "cali-pro-", name);
+}
+
+export function endpointChainName(dir: "inbound" | "outbound", iface: string): string {
+  return iptChainName(dir === "inbound" ? "cali-tw-" : "cali-fw-", iface);
+}
+
+function tierRules(
+  tier: TierInfo,
+  dir: "inbound" | "outbound",
+  cfg: RenderConfig,
+  state: DesiredPolicyState,
+): string[] {
+  const policies = dir === "inbound" ? tier.ingressPolicies : tier.egressPolicies;
+  if (policies.length === 0) return [];
+  const { marks } = cfg;
+  const out = [clearMark(marks.pass)];
+  for (const id of policies) {
+    const key = policyIdKey(id);
+    if (!state.policies.has(key)) {
+      out.push(`${mark(marks.pass, false)} ${deny(cfg)}`);
+      continue;
+    }
+    out.push(`${mark(marks.pass, false)} -j ${policyChainName(dir, key)}`);
+    out.push(`${mark(marks.accept, true)} -j RETURN`);
+  }
+  if (tier.defaultAction !== "pass") out.push(`${mark(marks.pass, false)} ${deny(cfg)}`);
+  return out;
+}
+
+function endpointRules(
+  ep: WorkloadEndpoint,
+  dir: "inbound" | "outbound",
+  cfg: RenderConfig,
+  state: DesiredPolicyState,
+): string[] {
+  const { marks } = cfg;
+  const out = ["-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"];
+  if (cfg.conntrackInvalidCheck) out.push("-m conntrack --ctstate INVALID -j DROP");
+  out.push(clearMark(marks.accept | marks.pass));
+  if (dir === "outbound") {
+    if (!cfg.allowVxlanFromWorkloads) out.push("-p 17 -m multiport --dports 4789 -j DROP");
+    if (!cfg.allowIpipFromWorkloads) out.push("-p 4 -j DROP");
+  }
+  for (const tier of ep.tiers) out.push(...tierRules(tier, dir, cfg, state));
+  for (const profile of ep.profileIds) {
+    if (!state.profiles.has(profile)) {
+      out.push(deny(cfg));
+      continue;
+    }
+    out.push(`-j ${profileChainName(dir, profile)}`);
+    out.push(`${mark(marks.accept, true)} -j RETURN`);
+  }
+  out.push(deny(cfg));
+  return out;
+}
+
+/** Every `cali-` chain of the filter table for one family, in a stable order. */
+export function renderFilterChains(state: DesiredPolicyState, family: Family, cfg: RenderConfig): IptChain[] {
+  const chains = staticChains(family, cfg);
+  const from: string[] = [];
+  const to: string[] = [];
+  const wantedPolicies = new Set<string>();
+  const wantedProfiles = new Set<string>();
+  for (const [iface, ep] of [...state.workloadsByInterface()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const tw = endpointChainName("inbound", iface);
+    const fw = endpointChainName("outbound", iface);
+    chains.push(chain(tw, endpointRules(ep, "inbound", cfg, state)));
+    chains.push(chain(fw, endpointRules(ep, "outbound", cfg, state)));
+    from.push(`-i ${iface} -g ${fw}`);
+    to.push(`-o ${iface} -g ${tw}`);
+    for (const t of ep.tiers)
+      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wantedPolicies.add(policyIdKey(id));
+    for (const p of ep.profileIds) wantedProfiles.add(p);
+  }
+  chains.push(chain(IPT.fromWl, [...from, deny(cfg)]));
+  chains.push(chain(IPT.toWl, [...to, deny(cfg)]));
+  for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!wantedPolicies.has(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;
+    const owner = {
+      kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
+      name: id.name,
+      namespace: id.namespace,
+      tier: id.tier,
+    };
+    chains.push(
+      chain(
+        policyChainName("inbound", key),
+        ruleList(policy.inboundRules, family, cfg, { ...owner, description: "" }),
+      ),
+    );
+    chains.push(
+      chain(
+        policyChainName("outbound", key),
+        ruleList(policy.outboundRules, family, cfg, { ...owner, description: "" }),
+      ),
+    );
+  }
+  for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!wantedProfiles.has(name)) continue;
+    const owner = { kind: "pro", name, namespace: "", tier: "", description: "" };
+    chains.push(chain(profileChainName("inbound", name), ruleList(profile.inboundRules, family, cfg, owner)));
+    chains.push(
+      chain(profileChainName("outbound", name), ruleList(profile.outboundRules, family, cfg, owner)),
+    );
+  }
+  return chains;
+}
+
+/** The jump a kernel chain's first rule makes, with its identity hash. */
+export function hookRule(kernelChain: string, target: string): IptRule {
+  const [rule] = hashRules(kernelChain, [{ body: `-j ${target}` }]);
+  return { body: `-j ${target}`, hash: rule?.hash ?? "" };
+}
+
+export function ruleLine(chainName: string, rule: IptRule, verb: "-A" | "-I" = "-A"): string {
+  return `${verb} ${chainName} -m comment --comment "cali:${rule.hash}" ${rule.body}`;
+}
