@@ -2,12 +2,12 @@ import type { ToDataplane } from "../calc/messages.js";
 import type { CommandRunner } from "./exec.js";
 import { desiredIPSets, IpsetsDriver, planIpsets } from "./ipsets/ipsets.js";
 import { IptablesDriver, type IptablesFlavour } from "./iptables/driver.js";
-import { renderFilterChains } from "./iptables/render.js";
+import { renderFilterChains, renderNatChains } from "./iptables/render.js";
 import { type ApplyResult, NftablesDriver } from "./nft/driver.js";
 import type { Family } from "./nft/model.js";
 import { type WorkloadRoute, WorkloadRoutesDriver } from "./routes.js";
 import type { RenderConfig } from "./rules/config.js";
-import { renderPolicyTable } from "./rules/ruleset.js";
+import { hasNatOutgoing, renderPolicyTable } from "./rules/ruleset.js";
 import { DesiredPolicyState } from "./state.js";
 
 /** Which kernel facility enforces policy: Felix's `NFTablesMode` / `IptablesBackend`. */
@@ -94,8 +94,10 @@ export class PolicyDataplane {
     const sets = planIpsets(desiredIPSets(this.state, family), await this.ipsets.read(family), family);
     await this.ipsets.restore(sets.update);
     const script = await this.iptables.apply(family, renderFilterChains(this.state, family, this.cfg));
+    const natChains = hasNatOutgoing(this.state, family) ? renderNatChains(family, this.cfg) : [];
+    const nat = await this.iptables.apply(family, natChains, "nat");
     await this.ipsets.restore(sets.cleanup);
-    return script;
+    return script + nat;
   }
 
   private async removeOtherMode(): Promise<void> {

@@ -60,6 +60,18 @@ export function desiredIPSets(state: DesiredPolicyState, family: Family): Map<st
     }
     out.set(ipsetName(family, id), { type: KERNEL_TYPE[set.setType], members });
   }
+  // NAT outgoing's pool sets (Calico's cali40masq-ipam-pools / cali40all-ipam-pools).
+  const pools = [...state.pools.values()].filter((p) => familyOf(p.cidr.split("/")[0] ?? "") === family);
+  if (!pools.some((p) => p.masquerade)) return out;
+  for (const which of ["masq", "all"] as const) {
+    const members = new Set<string>();
+    for (const p of pools) {
+      if (which === "masq" && !p.masquerade) continue;
+      const k = kernelMember("net", family, p.cidr);
+      if (k !== undefined) members.add(k);
+    }
+    out.set(ipsetName(family, `${which}-ipam-pools`), { type: "hash:net", members });
+  }
   return out;
 }
 

@@ -7,7 +7,7 @@
  */
 import type { CommandRunner } from "../exec.js";
 import type { Family } from "../nft/model.js";
-import { HOOKS, hookRule, type IptChain, ruleLine } from "./render.js";
+import { hookRule, type IptChain, type IptTable, ruleLine, TABLE_HOOKS } from "./render.js";
 
 export type IptablesFlavour = "nft" | "legacy";
 
@@ -20,13 +20,13 @@ interface ObservedTable {
 
 const HASH = /--comment "?cali:([\w-]+)/;
 
-export function parseIptablesSave(text: string): ObservedTable {
+export function parseIptablesSave(text: string, table: IptTable = "filter"): ObservedTable {
   const chains = new Map<string, string[]>();
   const hooks = new Map<string, Array<{ line: string; hash: string; index: number }>>();
   const counts = new Map<string, number>();
   let inFilter = false;
   for (const line of text.split("\n")) {
-    if (line.startsWith("*")) inFilter = line === "*filter";
+    if (line.startsWith("*")) inFilter = line === `*${table}`;
     if (!inFilter) continue;
     if (line.startsWith(":")) {
       const name = line.slice(1).split(" ")[0] ?? "";
@@ -49,7 +49,11 @@ export function parseIptablesSave(text: string): ObservedTable {
 }
 
 /** The restore script taking the observed table to the desired chains; "" when nothing differs. */
-export function planIptables(desired: readonly IptChain[], observed: ObservedTable): string {
+export function planIptables(
+  desired: readonly IptChain[],
+  observed: ObservedTable,
+  table: IptTable = "filter",
+): string {
   const declare: string[] = [];
   const rules: string[] = [];
   const removals: string[] = [];
@@ -63,7 +67,7 @@ export function planIptables(desired: readonly IptChain[], observed: ObservedTab
   }
   const stale = [...observed.chains.keys()].filter((n) => !wanted.has(n)).sort();
   for (const name of stale) declare.push(`:${name} - [0:0]`);
-  for (const [kernelChain, target] of desired.length > 0 ? HOOKS : []) {
+  for (const [kernelChain, target] of desired.length > 0 ? TABLE_HOOKS[table] : []) {
     const hook = hookRule(kernelChain, target);
     const present = observed.hooks.get(kernelChain) ?? [];
     const first = present[0];
@@ -79,7 +83,7 @@ export function planIptables(desired: readonly IptChain[], observed: ObservedTab
   // Hook deletions come first so a stale chain is unreferenced before it is deleted.
   const hookDeletes = removals.filter((l) => l.startsWith("-D "));
   const chainDeletes = removals.filter((l) => l.startsWith("-X "));
-  return ["*filter", ...declare, ...hookDeletes, ...rules, ...chainDeletes, "COMMIT", ""].join("\n");
+  return [`*${table}`, ...declare, ...hookDeletes, ...rules, ...chainDeletes, "COMMIT", ""].join("\n");
 }
 
 export class IptablesDriver {
@@ -93,16 +97,16 @@ export class IptablesDriver {
     return this.flavour === "legacy" ? `${base}-legacy-${what}` : `${base}-${what}`;
   }
 
-  async read(family: Family): Promise<ObservedTable> {
-    const out = await this.run([this.command(family, "save"), "-t", "filter"]);
+  async read(family: Family, table: IptTable = "filter"): Promise<ObservedTable> {
+    const out = await this.run([this.command(family, "save"), "-t", table]);
     if (out.code !== 0)
       throw new Error(`${this.command(family, "save")} failed (${out.code}): ${out.stderr.trim()}`);
-    return parseIptablesSave(out.stdout);
+    return parseIptablesSave(out.stdout, table);
   }
 
-  /** Brings the filter table to `desired`; returns the script that ran ("" if none was needed). */
-  async apply(family: Family, desired: readonly IptChain[]): Promise<string> {
-    const script = planIptables(desired, await this.read(family));
+  /** Brings one table to `desired`; returns the script that ran ("" if none was needed). */
+  async apply(family: Family, desired: readonly IptChain[], table: IptTable = "filter"): Promise<string> {
+    const script = planIptables(desired, await this.read(family, table), table);
     if (script === "") return script;
     const out = await this.run([this.command(family, "restore"), "--noflush"], script);
     if (out.code !== 0)
@@ -112,7 +116,8 @@ export class IptablesDriver {
 
   /** Removes every `cali-` chain and hook (used when leaving iptables mode). */
   async removeAll(family: Family): Promise<void> {
-    await this.apply(family, []);
+    await this.apply(family, [], "nat");
+    await this.apply(family, [], "filter");
   }
 }
 

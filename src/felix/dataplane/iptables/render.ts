@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { policyIdKey, type TierInfo, type WorkloadEndpoint } from "../../calc/messages.js";
+import { ipsetName } from "../ipsets/ipsets.js";
 import type { Family } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
 import type { RenderConfig } from "../rules/config.js";
@@ -40,12 +41,34 @@ export const IPT = {
   toWl: "cali-to-wl-dispatch",
 } as const;
 
-/** Kernel chain → the Calico chain its first rule jumps to. */
-export const HOOKS: ReadonlyArray<[string, string]> = [
-  ["INPUT", IPT.input],
-  ["FORWARD", IPT.forward],
-  ["OUTPUT", IPT.output],
-];
+export type IptTable = "filter" | "nat";
+
+/** Per table, kernel chain → the Calico chain its first rule jumps to. */
+export const TABLE_HOOKS: Record<IptTable, ReadonlyArray<[string, string]>> = {
+  filter: [
+    ["INPUT", IPT.input],
+    ["FORWARD", IPT.forward],
+    ["OUTPUT", IPT.output],
+  ],
+  nat: [["POSTROUTING", "cali-POSTROUTING"]],
+};
+
+export function poolSetId(which: "masq" | "all"): string {
+  return `${which}-ipam-pools`;
+}
+
+/** NAT outgoing (reference §5.2): from a masquerading pool to outside every pool. */
+export function renderNatChains(family: Family, cfg: RenderConfig): IptChain[] {
+  const action = cfg.natOutgoingAddress
+    ? `-j SNAT --to-source ${cfg.natOutgoingAddress}`
+    : "-j MASQUERADE --random-fully";
+  return [
+    chain("cali-POSTROUTING", ["-j cali-nat-outgoing"]),
+    chain("cali-nat-outgoing", [
+      `-m set --match-set ${ipsetName(family, poolSetId("masq"))} src -m set ! --match-set ${ipsetName(family, poolSetId("all"))} dst ${action}`,
+    ]),
+  ];
+}
 
 export interface IptRule {
   body: string;

@@ -28,8 +28,8 @@ export interface NftVerdictMap {
 }
 
 export interface BaseChainHook {
-  type: "filter";
-  hook: "input" | "forward" | "output";
+  type: "filter" | "nat";
+  hook: "input" | "forward" | "output" | "postrouting";
   priority: number;
 }
 

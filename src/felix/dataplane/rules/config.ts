@@ -18,6 +18,8 @@ export interface RenderConfig {
   endpointToHostAction: "drop" | "accept" | "return";
   /** `DisableConntrackInvalidCheck`. */
   conntrackInvalidCheck: boolean;
+  /** `NATOutgoingAddress`: SNAT to this address instead of masquerading. */
+  natOutgoingAddress?: string;
   allowVxlanFromWorkloads: boolean;
   allowIpipFromWorkloads: boolean;
 }

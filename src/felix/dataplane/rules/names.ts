@@ -28,6 +28,16 @@ export const chainNames = {
   toWlDispatch: `${FILTER}cali-to-wl-dispatch`,
 } as const;
 
+export const NAT = "nat-";
+
+/** NAT outgoing (reference §5.2): hooked at postrouting, keyed by Calico's pool IP-set names. */
+export const natNames = {
+  postrouting: `${NAT}POSTROUTING`,
+  natOutgoing: `${NAT}cali-nat-outgoing`,
+  masqPools: (family: Family) => `cali${family}0masq-ipam-pools`,
+  allPools: (family: Family) => `cali${family}0all-ipam-pools`,
+} as const;
+
 export type Direction = "inbound" | "outbound";
 
 export function policyChain(dir: Direction, policyKey: string): string {

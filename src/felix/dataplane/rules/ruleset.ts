@@ -6,7 +6,7 @@ import type { DesiredPolicyState } from "../state.js";
 import type { RenderConfig } from "./config.js";
 import { type ChainCatalogue, renderEndpointChain } from "./endpoint.js";
 import { markClear, markMatch, markSet } from "./marks.js";
-import { chainNames as C, endpointChain, ipSetName, policyChain, profileChain } from "./names.js";
+import { chainNames as C, endpointChain, ipSetName, natNames, policyChain, profileChain } from "./names.js";
 import { type RuleBody, renderRuleList } from "./policy.js";
 
 const SET_KIND: Record<IPSetType, SetKind> = { ip: "addr", net: "net", "ip,port": "addr-port" };
@@ -65,6 +65,54 @@ function staticChains(family: Family, cfg: RenderConfig): NftChain[] {
     chain(C.toWlDispatch, [
       { body: `oifname vmap @${C.toWlDispatch}` },
       { body: "drop", note: "Unknown interface" },
+    ]),
+  ];
+}
+
+/** As in Calico, the NAT-outgoing chains exist only while some pool of the family asks for them. */
+export function hasNatOutgoing(state: DesiredPolicyState, family: Family): boolean {
+  return [...state.pools.values()].some((p) => p.masquerade && (p.cidr.includes(":") ? 6 : 4) === family);
+}
+
+/** The IP pools of one family, all of them and those with `natOutgoing`. */
+function natSets(state: DesiredPolicyState, family: Family): NftSet[] {
+  const pools = [...state.pools.values()].filter((p) => (p.cidr.includes(":") ? 6 : 4) === family);
+  return [
+    {
+      name: natNames.masqPools(family),
+      kind: "net",
+      elements: setElements(
+        "net",
+        family,
+        pools.filter((p) => p.masquerade).map((p) => p.cidr),
+      ),
+    },
+    {
+      name: natNames.allPools(family),
+      kind: "net",
+      elements: setElements(
+        "net",
+        family,
+        pools.map((p) => p.cidr),
+      ),
+    },
+  ];
+}
+
+/** Traffic from a NAT-outgoing pool to anywhere outside every pool leaves with the host's address. */
+function natChains(family: Family, cfg: RenderConfig): NftChain[] {
+  const ip = family === 4 ? "ip" : "ip6";
+  const action = cfg.natOutgoingAddress ? `snat to ${cfg.natOutgoingAddress}` : "masquerade fully-random";
+  return [
+    chain(natNames.postrouting, [{ body: `jump ${natNames.natOutgoing}` }], {
+      type: "nat",
+      hook: "postrouting",
+      priority: 100,
+    }),
+    chain(natNames.natOutgoing, [
+      {
+        body: `${ip} saddr @${natNames.masqPools(family)} ${ip} daddr != @${natNames.allPools(family)} ${action}`,
+      },
     ]),
   ];
 }
@@ -151,6 +199,11 @@ export function renderPolicyTable(state: DesiredPolicyState, family: Family, cfg
         }),
       ),
     );
+  }
+
+  if (hasNatOutgoing(state, family)) {
+    for (const s of natSets(state, family)) sets.set(s.name, s);
+    for (const c of natChains(family, cfg)) add(c);
   }
 
   const maps = new Map([
