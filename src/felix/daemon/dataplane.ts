@@ -49,4 +49,5 @@ export const policyDataplaneFactory: DataplaneFactory = (config, run) =>
       endpointToHostAction: endpointToHostAction(config.DefaultEndpointToHostAction),
     }),
     policyBackendFromConfig(config),
+    config.ProgramClusterRoutes === undefined ? {} : { programClusterRoutes: config.ProgramClusterRoutes },
   );

@@ -1,3 +1,10 @@
+export {
+  type ClusterRoute,
+  ClusterRoutesDriver,
+  desiredClusterRoutes,
+  FELIX_ROUTE_PROTOCOL,
+  felixOwnedPoolTypes,
+} from "./cluster-routes.js";
 export type { CommandResult, CommandRunner } from "./exec.js";
 export { localRunner } from "./exec.js";
 export { desiredIPSets, IpsetsDriver, ipsetName, parseIpsetSave, planIpsets } from "./ipsets/ipsets.js";

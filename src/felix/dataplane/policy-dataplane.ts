@@ -1,4 +1,5 @@
 import type { ToDataplane } from "../calc/messages.js";
+import { ClusterRoutesDriver, desiredClusterRoutes, felixOwnedPoolTypes } from "./cluster-routes.js";
 import type { CommandRunner } from "./exec.js";
 import { desiredIPSets, IpsetsDriver, planIpsets } from "./ipsets/ipsets.js";
 import { IptablesDriver, type IptablesFlavour } from "./iptables/driver.js";
@@ -19,6 +20,12 @@ export interface PolicyApplyResult {
   /** iptables mode: each family's `iptables-restore` script ("" when nothing changed). */
   iptables?: Record<Family, string>;
   routes: Record<Family, string>;
+  clusterRoutes: Record<Family, string>;
+}
+
+export interface PolicyDataplaneOptions {
+  /** Felix's `ProgramClusterRoutes`: which pool types' block routes Felix programs. */
+  programClusterRoutes?: string;
 }
 
 /**
@@ -50,6 +57,7 @@ export class PolicyDataplane {
   private readonly iptables: IptablesDriver;
   private readonly ipsets: IpsetsDriver;
   private readonly routes: WorkloadRoutesDriver;
+  private readonly clusterRoutes: ClusterRoutesDriver;
   private dirty = true;
   private otherModeRemoved = false;
 
@@ -57,7 +65,9 @@ export class PolicyDataplane {
     run: CommandRunner,
     private readonly cfg: RenderConfig,
     readonly backend: PolicyBackend = { kind: "nftables" },
+    private readonly opts: PolicyDataplaneOptions = {},
   ) {
+    this.clusterRoutes = new ClusterRoutesDriver(run);
     this.nft = new NftablesDriver(run);
     this.iptables = new IptablesDriver(run, backend.kind === "iptables" ? backend.flavour : "nft");
     this.ipsets = new IpsetsDriver(run);
@@ -116,14 +126,22 @@ export class PolicyDataplane {
   /** Routes first, as Felix does, then both families' policy; stays dirty if anything throws. */
   async apply(): Promise<PolicyApplyResult> {
     const routes = await this.routes.apply(this.workloadRoutes());
+    const owned = felixOwnedPoolTypes(this.opts.programClusterRoutes);
+    const clusterRoutes = await this.clusterRoutes.apply(
+      desiredClusterRoutes(this.state.routes.values(), owned),
+    );
     await this.removeOtherMode();
     let result: PolicyApplyResult;
     if (this.backend.kind === "nftables") {
       const v4 = await this.nft.apply(renderPolicyTable(this.state, 4, this.cfg));
       const v6 = await this.nft.apply(renderPolicyTable(this.state, 6, this.cfg));
-      result = { nft: { 4: v4, 6: v6 }, routes };
+      result = { nft: { 4: v4, 6: v6 }, routes, clusterRoutes };
     } else {
-      result = { iptables: { 4: await this.applyIptables(4), 6: await this.applyIptables(6) }, routes };
+      result = {
+        iptables: { 4: await this.applyIptables(4), 6: await this.applyIptables(6) },
+        routes,
+        clusterRoutes,
+      };
     }
     this.dirty = false;
     return result;

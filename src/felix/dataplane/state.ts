@@ -5,6 +5,7 @@ import {
   type IPSetType,
   type PolicyID,
   policyIdKey,
+  type RouteUpdate,
   type ToDataplane,
   type WorkloadEndpoint,
   workloadEndpointIdKey,
@@ -33,6 +34,8 @@ export class DesiredPolicyState {
   readonly workloads = new Map<string, WorkloadEndpoint>();
   /** IP pools by Felix's pool id (CIDR with `-` for `/`): NAT outgoing and the all-pools sets. */
   readonly pools = new Map<string, IPAMPool>();
+  /** The route resolver's view of every routable CIDR, by destination. */
+  readonly routes = new Map<string, RouteUpdate>();
 
   /** Returns whether the message concerned this state. */
   onUpdate(msg: ToDataplane): boolean {
@@ -69,6 +72,11 @@ export class DesiredPolicyState {
         return true;
       case "IPAMPoolRemove":
         return this.pools.delete(msg.id);
+      case "RouteUpdate":
+        this.routes.set(msg.dst, msg);
+        return true;
+      case "RouteRemove":
+        return this.routes.delete(msg.dst);
       default:
         return false;
     }
