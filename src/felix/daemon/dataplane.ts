@@ -49,5 +49,11 @@ export const policyDataplaneFactory: DataplaneFactory = (config, run) =>
       endpointToHostAction: endpointToHostAction(config.DefaultEndpointToHostAction),
     }),
     policyBackendFromConfig(config),
-    config.ProgramClusterRoutes === undefined ? {} : { programClusterRoutes: config.ProgramClusterRoutes },
+    {
+      ...(config.ProgramClusterRoutes === undefined
+        ? {}
+        : { programClusterRoutes: config.ProgramClusterRoutes }),
+      ipv6: (config.Ipv6Support ?? config.IPv6Support ?? "true").toLowerCase() !== "false",
+      ipForwarding: (config.IPForwarding ?? "Enabled").toLowerCase() !== "disabled",
+    },
   );

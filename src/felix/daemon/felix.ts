@@ -22,7 +22,7 @@ import {
   configFromFile,
   type ToDataplane,
 } from "../calc/index.js";
-import { type CommandRunner, localRunner } from "../dataplane/index.js";
+import { type CommandRunner, InterfaceMonitor, localRunner } from "../dataplane/index.js";
 import { type DaemonDataplane, type DataplaneFactory, policyDataplaneFactory } from "./dataplane.js";
 import { felixDatastoreConfig } from "./datastore-config.js";
 import { FelixMetrics } from "./metrics.js";
@@ -138,6 +138,7 @@ class Felix {
   #store?: ResourceStore;
   #syncer?: Syncer;
   #dataplane?: DaemonDataplane;
+  #monitor?: InterfaceMonitor;
   #config?: Record<string, string>;
   #inSync = false;
   #firstApplyDone = false;
@@ -310,12 +311,26 @@ class Felix {
       this.#config = msg.config;
       this.log.info({ config: msg.config }, "Effective configuration loaded");
       this.#dataplane = this.#factory(msg.config, this.#run);
+      const prefixes = (msg.config.InterfacePrefix ?? "cali").split(",").map((p) => p.trim());
+      this.#monitor = new InterfaceMonitor(prefixes, (iface) => this.#onInterfaceChange(iface));
+      this.#monitor.start();
       return;
     }
     if (JSON.stringify(sorted(msg.config)) !== JSON.stringify(sorted(this.#config))) {
       this.log.warn("Felix configuration changed; restarting to apply it");
       this.#finish({ code: EXIT_RESTART, reason: "config changed" });
     }
+  }
+
+  /** A workload interface appeared or changed: retry now rather than at the end of a backoff. */
+  #onInterfaceChange(iface: string): void {
+    this.log.debug({ iface }, "Workload interface changed");
+    this.#dataplane?.resync();
+    if (this.#retry) {
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+    }
+    this.#kick();
   }
 
   async #apply(dp: DaemonDataplane): Promise<void> {
@@ -365,6 +380,7 @@ class Felix {
     if (this.#scheduled) clearImmediate(this.#scheduled);
     if (this.#retry) clearTimeout(this.#retry);
     if (this.#deadline) clearTimeout(this.#deadline);
+    this.#monitor?.stop();
     await this.#syncer?.stop().catch(() => undefined);
     await this.#store?.close().catch(() => undefined);
     await Promise.all(this.#servers.map((s) => s.close()));

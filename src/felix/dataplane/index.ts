@@ -7,6 +7,8 @@ export {
 } from "./cluster-routes.js";
 export type { CommandResult, CommandRunner } from "./exec.js";
 export { localRunner } from "./exec.js";
+export { InterfaceMonitor } from "./interfaces/monitor.js";
+export { InterfaceSysctls, workloadSysctls } from "./interfaces/sysctls.js";
 export { desiredIPSets, IpsetsDriver, ipsetName, parseIpsetSave, planIpsets } from "./ipsets/ipsets.js";
 export {
   detectFlavour,

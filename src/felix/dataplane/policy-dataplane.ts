@@ -1,6 +1,7 @@
 import type { ToDataplane } from "../calc/messages.js";
 import { ClusterRoutesDriver, desiredClusterRoutes, felixOwnedPoolTypes } from "./cluster-routes.js";
 import type { CommandRunner } from "./exec.js";
+import { InterfaceSysctls, type Link } from "./interfaces/sysctls.js";
 import { desiredIPSets, IpsetsDriver, planIpsets } from "./ipsets/ipsets.js";
 import { IptablesDriver, type IptablesFlavour } from "./iptables/driver.js";
 import { renderFilterChains, renderNatChains } from "./iptables/render.js";
@@ -26,6 +27,10 @@ export interface PolicyApplyResult {
 export interface PolicyDataplaneOptions {
   /** Felix's `ProgramClusterRoutes`: which pool types' block routes Felix programs. */
   programClusterRoutes?: string;
+  /** `IPv6Support` (default true): IPv6 sysctls on workload interfaces. */
+  ipv6?: boolean;
+  /** `IPForwarding` (default Enabled): turn on forwarding globally. */
+  ipForwarding?: boolean;
 }
 
 /**
@@ -58,6 +63,7 @@ export class PolicyDataplane {
   private readonly ipsets: IpsetsDriver;
   private readonly routes: WorkloadRoutesDriver;
   private readonly clusterRoutes: ClusterRoutesDriver;
+  private readonly sysctls: InterfaceSysctls;
   private dirty = true;
   private otherModeRemoved = false;
 
@@ -68,6 +74,10 @@ export class PolicyDataplane {
     private readonly opts: PolicyDataplaneOptions = {},
   ) {
     this.clusterRoutes = new ClusterRoutesDriver(run);
+    this.sysctls = new InterfaceSysctls(run, {
+      ipv6: opts.ipv6 ?? true,
+      ipForwarding: opts.ipForwarding ?? true,
+    });
     this.nft = new NftablesDriver(run);
     this.iptables = new IptablesDriver(run, backend.kind === "iptables" ? backend.flavour : "nft");
     this.ipsets = new IpsetsDriver(run);
@@ -87,11 +97,15 @@ export class PolicyDataplane {
     return this.dirty;
   }
 
-  /** Every address of every local workload, routed to its interface (reference §13.1). */
-  private workloadRoutes(): WorkloadRoute[] {
+  /**
+   * Every address of every local workload whose interface exists, routed to it (reference
+   * §13.1); an endpoint whose interface is still missing gets its route when the interface appears.
+   */
+  private workloadRoutes(links: ReadonlyMap<string, Link>): WorkloadRoute[] {
     const out: WorkloadRoute[] = [];
     for (const [iface, ep] of this.state.workloadsByInterface())
-      for (const dst of [...ep.ipv4Nets, ...ep.ipv6Nets]) out.push({ dst, iface });
+      if (links.get(iface)?.flags?.includes("UP"))
+        for (const dst of [...ep.ipv4Nets, ...ep.ipv6Nets]) out.push({ dst, iface });
     return out;
   }
 
@@ -123,9 +137,11 @@ export class PolicyDataplane {
     this.otherModeRemoved = true;
   }
 
-  /** Routes first, as Felix does, then both families' policy; stays dirty if anything throws. */
+  /** Interface settings and routes first, as Felix does, then both families' policy; stays dirty if anything throws. */
   async apply(): Promise<PolicyApplyResult> {
-    const routes = await this.routes.apply(this.workloadRoutes());
+    const links = await this.sysctls.links();
+    await this.sysctls.apply(this.state.workloadsByInterface().keys(), links);
+    const routes = await this.routes.apply(this.workloadRoutes(links));
     const owned = felixOwnedPoolTypes(this.opts.programClusterRoutes);
     const clusterRoutes = await this.clusterRoutes.apply(
       desiredClusterRoutes(this.state.routes.values(), owned),

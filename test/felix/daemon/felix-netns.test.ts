@@ -196,6 +196,34 @@ describe("calico-felix", () => {
     expect(metrics.body).toMatch(/^felix_nft_calls [1-9]/m);
   }, 60_000);
 
+  it("programs an endpoint whose interface appears after it, as soon as it appears", async () => {
+    // No periodic resync during the test: only the interface monitor can notice the interface.
+    expect(await stopFelix()).toBe(0);
+    felix = startFelixProcess(
+      felixEnv({ FELIX_NFTABLESREFRESHINTERVAL: "600", FELIX_ROUTEREFRESHINTERVAL: "600" }),
+    );
+    await eventually(async () => expect((await hostHttp(9099, "/readiness")).code).toBe(200), 20_000, 200);
+    await client.create(
+      wep({ iface: "calitest3", ipv4: "10.240.0.3", ipv6: "fd00:240::3" } as LabWorkload, 3, { app: "late" }),
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    const w3 = await lab.addWorkload(PREFIX, 3);
+    await eventually(
+      async () => {
+        const routes = (await lab.host.execOk(["ip", "route", "show", "proto", "boot"])).stdout;
+        expect(routes).toContain("10.240.0.3 dev calitest3");
+      },
+      5_000,
+      50,
+    );
+    const proxyArp = await lab.host.execOk(["cat", "/proc/sys/net/ipv4/conf/calitest3/proxy_arp"]);
+    expect(proxyArp.stdout.trim()).toBe("1");
+    await eventually(async () => expect(await lab.probe(w3, "tcp", w2.ipv4, 8080)).toBe("open"), 5_000, 100);
+    expect(await stopFelix()).toBe(0);
+    felix = startFelixProcess(felixEnv());
+    await eventually(async () => expect((await hostHttp(9099, "/readiness")).code).toBe(200), 20_000, 200);
+  }, 60_000);
+
   it("repairs drift on the periodic resync", async () => {
     await lab.host.execOk(["nft", "delete", "table", "ip", "calico"]);
     expect(await lab.probe(w1, "tcp", w2.ipv4, 80)).toBe("open");

@@ -1,0 +1,71 @@
+/**
+ * Kernel settings Felix owns (reference §13.6): forwarding globally, and on each workload
+ * interface once it is up — proxy ARP answering for the 169.254.1.1 gateway, forwarding, no
+ * router advertisements, proxy NDP for IPv6. An interface is configured once per ifindex, so a
+ * recreated interface (same name, new index) is configured again; failures retry on the next apply.
+ */
+import type { CommandRunner } from "../exec.js";
+
+export interface Link {
+  ifindex: number;
+  ifname: string;
+  operstate?: string;
+  flags?: string[];
+}
+
+export function workloadSysctls(iface: string, ipv6: boolean): string[] {
+  const out = [
+    `net.ipv6.conf.${iface}.accept_ra=0`,
+    `net.ipv4.conf.${iface}.route_localnet=1`,
+    `net.ipv4.neigh.${iface}.proxy_delay=0`,
+    `net.ipv4.conf.${iface}.proxy_arp=1`,
+    `net.ipv4.conf.${iface}.forwarding=1`,
+  ];
+  if (ipv6) out.push(`net.ipv6.conf.${iface}.proxy_ndp=1`, `net.ipv6.conf.${iface}.forwarding=1`);
+  return out;
+}
+
+export class InterfaceSysctls {
+  /** ifname → ifindex it was configured at. */
+  private readonly configured = new Map<string, number>();
+  private globalDone = false;
+
+  constructor(
+    private readonly run: CommandRunner,
+    private readonly opts: { ipv6: boolean; ipForwarding: boolean },
+  ) {}
+
+  private async sysctl(settings: string[]): Promise<void> {
+    if (settings.length === 0) return;
+    const out = await this.run(["sysctl", "-q", "-w", ...settings]);
+    if (out.code !== 0) throw new Error(`sysctl failed (${out.code}): ${out.stderr.trim()}`);
+  }
+
+  /** Up interfaces by name, read once per apply. */
+  async links(): Promise<Map<string, Link>> {
+    const out = await this.run(["ip", "-j", "link", "show"]);
+    if (out.code !== 0) throw new Error(`ip link show failed (${out.code}): ${out.stderr}`);
+    return new Map((JSON.parse(out.stdout || "[]") as Link[]).map((l) => [l.ifname, l]));
+  }
+
+  /** Configures workload interfaces that are up and not yet configured; returns their names. */
+  async apply(workloadIfaces: Iterable<string>, links: ReadonlyMap<string, Link>): Promise<string[]> {
+    if (!this.globalDone && this.opts.ipForwarding) {
+      await this.sysctl([
+        "net.ipv4.ip_forward=1",
+        ...(this.opts.ipv6 ? ["net.ipv6.conf.all.forwarding=1"] : []),
+      ]);
+      this.globalDone = true;
+    }
+    const done: string[] = [];
+    for (const name of workloadIfaces) {
+      const link = links.get(name);
+      if (!link || !(link.flags ?? []).includes("UP") || this.configured.get(name) === link.ifindex) continue;
+      await this.sysctl(workloadSysctls(name, this.opts.ipv6));
+      this.configured.set(name, link.ifindex);
+      done.push(name);
+    }
+    for (const name of this.configured.keys()) if (!links.has(name)) this.configured.delete(name);
+    return done;
+  }
+}
