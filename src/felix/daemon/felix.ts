@@ -337,7 +337,7 @@ class Felix {
     const end = this.metrics.applyTime.startTimer();
     try {
       await dp.apply();
-      end();
+      this.log.debug({ seconds: end() }, "Applied dataplane changes");
       this.#backoffMs = 0;
       if (!this.#firstApplyDone) {
         this.#firstApplyDone = true;

@@ -88,8 +88,11 @@ export class PolicyDataplane {
     if (this.state.onUpdate(msg)) this.dirty = true;
   }
 
-  /** The drivers re-read the kernel on every apply, so marking dirty is enough to repair drift. */
+  /** The next apply reads the kernel again instead of trusting what was last written, repairing drift. */
   resync(): void {
+    this.nft.invalidate();
+    this.iptables.invalidate();
+    this.ipsets.invalidate();
     this.dirty = true;
   }
 
@@ -115,12 +118,14 @@ export class PolicyDataplane {
   }
 
   private async applyIptables(family: Family): Promise<string> {
-    const sets = planIpsets(desiredIPSets(this.state, family), await this.ipsets.read(family), family);
+    const desiredSets = desiredIPSets(this.state, family);
+    const sets = planIpsets(desiredSets, await this.ipsets.read(family), family);
     await this.ipsets.restore(sets.update);
     const script = await this.iptables.apply(family, renderFilterChains(this.state, family, this.cfg));
     const natChains = hasNatOutgoing(this.state, family) ? renderNatChains(family, this.cfg) : [];
     const nat = await this.iptables.apply(family, natChains, "nat");
     await this.ipsets.restore(sets.cleanup);
+    this.ipsets.remember(family, desiredSets);
     return script + nat;
   }
 
@@ -139,6 +144,17 @@ export class PolicyDataplane {
 
   /** Interface settings and routes first, as Felix does, then both families' policy; stays dirty if anything throws. */
   async apply(): Promise<PolicyApplyResult> {
+    // Cleared first: an update or resync that arrives while this apply runs must cause another.
+    this.dirty = false;
+    try {
+      return await this.applyAll();
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+  }
+
+  private async applyAll(): Promise<PolicyApplyResult> {
     const links = await this.sysctls.links();
     await this.sysctls.apply(this.state.workloadsByInterface().keys(), links);
     const routes = await this.routes.apply(this.workloadRoutes(links));
@@ -159,7 +175,6 @@ export class PolicyDataplane {
         clusterRoutes,
       };
     }
-    this.dirty = false;
     return result;
   }
 }

@@ -115,6 +115,7 @@ describe("nftables driver", () => {
         'delete element ip calico filter-cali-from-wl-dispatch { "calia" }',
       ].join("\n"),
     );
+    driver.invalidate();
     const repair = await driver.apply(desired);
     expect(repair.rebuilt).toBe(false);
     expect(

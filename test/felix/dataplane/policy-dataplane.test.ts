@@ -3,13 +3,19 @@ import type { CommandRunner } from "../../../src/felix/dataplane/exec.js";
 import { defaultRenderConfig, PolicyDataplane } from "../../../src/felix/dataplane/index.js";
 import { workload } from "./fixtures.js";
 
-/** Pretends the kernel is empty and records every command. */
+/** Pretends the kernel is empty but for the interface `calia`, and records every command. */
 function fakeKernel(): { run: CommandRunner; calls: { argv: string[]; input?: string }[] } {
   const calls: { argv: string[]; input?: string }[] = [];
   const run: CommandRunner = async (argv, input) => {
     calls.push(input === undefined ? { argv } : { argv, input });
     if (argv[0] === "nft" && argv.includes("list"))
       return { code: 1, stdout: "", stderr: "Error: No such file or directory" };
+    if (argv[0] === "ip" && argv.includes("link") && argv.includes("show"))
+      return {
+        code: 0,
+        stdout: JSON.stringify([{ ifindex: 7, ifname: "calia", flags: ["UP"] }]),
+        stderr: "",
+      };
     if (argv[0] === "ip" && argv.includes("show")) return { code: 0, stdout: "[]", stderr: "" };
     return { code: 0, stdout: "", stderr: "" };
   };
@@ -40,7 +46,9 @@ describe("policy dataplane", () => {
     const writes = k.calls.filter((c) => c.input !== undefined).map((c) => c.argv.join(" "));
     expect(writes).toEqual(["ip -4 -force -batch -", "ip -6 -force -batch -", "nft -f -", "nft -f -"]);
     expect(result.nft?.[4].script).toContain('"calia" : goto filter-cali-fw-calia');
-    expect(result.nft?.[6].script).toContain("add table ip6 calico");
+    // The first apply created the tables; this one only adds to them, without listing them again.
+    expect(result.nft?.[6].script).toContain("add chain ip6 calico filter-cali-tw-calia");
+    expect(k.calls.some((c) => c.argv.includes("list"))).toBe(false);
     expect(dp.needsApply).toBe(false);
   });
 

@@ -122,9 +122,27 @@ export function planIpsets(
 }
 
 export class IpsetsDriver {
+  private readonly written = new Map<Family, Map<string, KernelIPSet>>();
+
   constructor(private readonly run: CommandRunner) {}
 
+  /** Makes the next `read` ask the kernel instead of trusting what was last written. */
+  invalidate(): void {
+    this.written.clear();
+  }
+
+  /** Records what the kernel holds after a successful update + cleanup. */
+  remember(family: Family, sets: Map<string, KernelIPSet>): void {
+    this.written.set(
+      family,
+      new Map([...sets].map(([n, s]) => [n, { type: s.type, members: new Set(s.members) }])),
+    );
+  }
+
   async read(family: Family): Promise<Map<string, KernelIPSet>> {
+    const known = this.written.get(family);
+    this.written.delete(family);
+    if (known) return known;
     const out = await this.run(["ipset", "save"]);
     if (out.code !== 0) throw new Error(`ipset save failed (${out.code}): ${out.stderr.trim()}`);
     return parseIpsetSave(out.stdout, family);
@@ -138,6 +156,7 @@ export class IpsetsDriver {
 
   /** Destroys every set this family owns (used when leaving iptables mode). */
   async removeAll(family: Family): Promise<void> {
+    this.written.delete(family);
     const sets = await this.read(family);
     await this.restore([...sets.keys()].map((n) => `destroy ${n}\n`).join(""));
   }

@@ -86,11 +86,33 @@ export function planIptables(
   return [`*${table}`, ...declare, ...hookDeletes, ...rules, ...chainDeletes, "COMMIT", ""].join("\n");
 }
 
+/** What a table holds right after `desired` was applied. */
+function observedFromDesired(desired: readonly IptChain[], table: IptTable): ObservedTable {
+  const chains = new Map(desired.map((c) => [c.name, c.rules.map((r) => r.hash)]));
+  const hooks = new Map<string, Array<{ line: string; hash: string; index: number }>>();
+  if (desired.length > 0)
+    for (const [kernelChain, target] of TABLE_HOOKS[table]) {
+      const hook = hookRule(kernelChain, target);
+      hooks.set(kernelChain, [{ line: ruleLine(kernelChain, hook), hash: hook.hash, index: 0 }]);
+    }
+  return { chains, hooks };
+}
+
+/**
+ * Like the nftables driver, diffs against what it last wrote until `invalidate()` (the periodic
+ * resync) makes it read the kernel again.
+ */
 export class IptablesDriver {
+  private readonly written = new Map<string, ObservedTable>();
+
   constructor(
     private readonly run: CommandRunner,
     readonly flavour: IptablesFlavour = "nft",
   ) {}
+
+  invalidate(): void {
+    this.written.clear();
+  }
 
   command(family: Family, what: "save" | "restore"): string {
     const base = family === 4 ? "iptables" : "ip6tables";
@@ -106,11 +128,16 @@ export class IptablesDriver {
 
   /** Brings one table to `desired`; returns the script that ran ("" if none was needed). */
   async apply(family: Family, desired: readonly IptChain[], table: IptTable = "filter"): Promise<string> {
-    const script = planIptables(desired, await this.read(family, table), table);
-    if (script === "") return script;
-    const out = await this.run([this.command(family, "restore"), "--noflush"], script);
-    if (out.code !== 0)
-      throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
+    const key = `${family} ${table}`;
+    const known = this.written.get(key);
+    this.written.delete(key);
+    const script = planIptables(desired, known ?? (await this.read(family, table)), table);
+    if (script !== "") {
+      const out = await this.run([this.command(family, "restore"), "--noflush"], script);
+      if (out.code !== 0)
+        throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
+    }
+    this.written.set(key, observedFromDesired(desired, table));
     return script;
   }
 

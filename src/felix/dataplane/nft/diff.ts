@@ -108,3 +108,21 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
   const lines = [...declare, ...elements, ...flush, ...rules, ...remove];
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
+
+/** What the kernel holds right after `desired` was applied, so the next diff can skip reading it. */
+export function observedFromDesired(desired: NftTable): ObservedTable {
+  const out: ObservedTable = { sets: new Map(), maps: new Map(), chains: new Map() };
+  for (const [name, set] of desired.sets)
+    out.sets.set(name, {
+      signature: desiredSetSignature(desired.family, set),
+      elements: new Set(set.elements),
+    });
+  for (const [name, map] of desired.maps)
+    out.maps.set(name, { signature: "ifname : verdict", elements: new Map(map.elements) });
+  for (const [name, chain] of desired.chains) {
+    const base = desiredBase(chain);
+    const hashes = chain.rules.map((r) => r.hash);
+    out.chains.set(name, base === undefined ? { hashes } : { base, hashes });
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import type { CommandRunner } from "../exec.js";
-import { planUpdate } from "./diff.js";
+import { observedFromDesired, planUpdate } from "./diff.js";
 import { type NftTable, nftFamily } from "./model.js";
 import { type ObservedTable, parseObserved } from "./observe.js";
 import { renderTable } from "./text.js";
@@ -12,12 +12,20 @@ export interface ApplyResult {
 }
 
 /**
- * Owns one nftables table (everything in it is ours). Every apply re-reads the kernel, so the
- * first apply adopts or sweeps what an earlier run left and later ones repair drift; the change
- * is one `nft -f` transaction, so a failure leaves the previous ruleset in force.
+ * Owns one nftables table (everything in it is ours). The first apply reads the kernel, so it
+ * adopts or sweeps what an earlier run left; later applies diff against what the last one wrote
+ * (reading a large table costs far more than the change) until `invalidate()` — the periodic
+ * resync — makes the next apply read the kernel again and repair any drift. The change is one
+ * `nft -f` transaction, so a failure leaves the previous ruleset in force.
  */
 export class NftablesDriver {
+  private readonly written = new Map<string, ObservedTable>();
+
   constructor(private readonly run: CommandRunner) {}
+
+  invalidate(): void {
+    this.written.clear();
+  }
 
   async read(family: 4 | 6, table: string): Promise<ObservedTable | undefined> {
     const out = await this.run(["nft", "-j", "list", "table", nftFamily(family), table]);
@@ -29,19 +37,30 @@ export class NftablesDriver {
   }
 
   async apply(desired: NftTable): Promise<ApplyResult> {
-    const script = planUpdate(desired, await this.read(desired.family, desired.name));
-    if (script === "") return { script, rebuilt: false };
+    const key = `${desired.family} ${desired.name}`;
+    const known = this.written.get(key);
+    this.written.delete(key);
+    const script = planUpdate(desired, known ?? (await this.read(desired.family, desired.name)));
+    if (script === "") {
+      this.written.set(key, observedFromDesired(desired));
+      return { script, rebuilt: false };
+    }
     const out = await this.run(["nft", "-f", "-"], script);
-    if (out.code === 0) return { script, rebuilt: false };
+    if (out.code === 0) {
+      this.written.set(key, observedFromDesired(desired));
+      return { script, rebuilt: false };
+    }
     // A partial view (or a rule the kernel now rejects) can make a delta fail; the whole-table
     // rebuild is self-contained.
     const full = renderTable(desired);
     const retry = await this.run(["nft", "-f", "-"], full);
     if (retry.code !== 0) throw new Error(`nft -f failed (${retry.code}): ${retry.stderr || out.stderr}`);
+    this.written.set(key, observedFromDesired(desired));
     return { script: full, rebuilt: true };
   }
 
   async remove(family: 4 | 6, table: string): Promise<void> {
+    this.written.delete(`${family} ${table}`);
     const out = await this.run(["nft", "delete", "table", nftFamily(family), table]);
     if (out.code !== 0 && !/No such file or directory/.test(out.stderr))
       throw new Error(`nft delete table failed (${out.code}): ${out.stderr}`);
