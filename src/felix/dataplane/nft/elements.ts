@@ -12,7 +12,11 @@ export function familyOfAddress(addr: string): Family {
   return addr.includes(":") ? 6 : 4;
 }
 
+/** A dotted quad already in canonical form (no leading zeros): the common case, kept off the slow parser. */
+const PLAIN_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 function canonicalAddr(addr: string): string {
+  if (PLAIN_V4.test(addr)) return addr;
   const a = ipaddr.parse(addr);
   return a.kind() === "ipv6" ? (a as ipaddr.IPv6).toRFC5952String() : a.toString();
 }
@@ -44,6 +48,8 @@ function contains(
 
 /** Interval sets reject overlapping elements; a net inside another adds nothing, so drop it. */
 function withoutOverlaps(cidrs: string[]): string[] {
+  // Distinct single addresses cannot overlap; only real nets need the pairwise check.
+  if (cidrs.every((c) => !c.includes("/"))) return cidrs;
   const parsed = cidrs
     .map((c) => ({
       c,
