@@ -130,7 +130,9 @@ const defaulters: Record<string, Defaulter> = {
 export function applyDefaults<T extends Resource<unknown, unknown> = Resource>(resource: T): T {
   const copy = deepCopy(resource) as unknown;
   if (!isPlainObject(copy)) return copy as T;
-  const defaulter = defaulters[kindOf(copy)];
+  // Own properties only: a kind such as "valueOf" must not find Object.prototype's method.
+  const kind = kindOf(copy);
+  const defaulter = Object.hasOwn(defaulters, kind) ? defaulters[kind] : undefined;
   if (!defaulter) return copy as T;
   if (unset(copy.spec)) copy.spec = {};
   if (isPlainObject(copy.spec)) defaulter(copy, copy.spec);

@@ -47,6 +47,16 @@ describe("robustness", () => {
     );
   });
 
+  it("treats a kind named like an Object.prototype member as unknown", () => {
+    for (const kind of ["valueOf", "toString", "constructor", "hasOwnProperty", "__proto__"]) {
+      const r = { apiVersion: "projectcalico.org/v3", kind, metadata: { name: "x" }, spec: {} } as Resource;
+      expect(validate(r).length).toBeGreaterThan(0);
+      expect(() => validate(applyDefaults(r))).not.toThrow();
+      expect(() => canonicalize(r)).not.toThrow();
+      expect(() => findUnknownFields(r)).not.toThrow();
+    }
+  });
+
   it("never throws on arbitrary JSON documents", () => {
     fc.assert(
       fc.property(

@@ -73,7 +73,7 @@ export function validate(resource: unknown): ValidationError[] {
   }
   checkMetadata(kind, resource.metadata, issues);
   const spec = isPlainObject(resource.spec) ? resource.spec : {};
-  kindChecks[kind]?.(resource, spec, issues);
+  if (Object.hasOwn(kindChecks, kind)) kindChecks[kind]?.(resource, spec, issues);
   return issues.list;
 }
 

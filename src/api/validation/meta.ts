@@ -70,12 +70,12 @@ function checkName(kind: string, meta: PlainObject, issues: Issues): void {
     return;
   }
   if (typeof name !== "string") return;
-  const rule = nameRules[kind] ?? defaultNameRule;
+  const rule = (Object.hasOwn(nameRules, kind) ? nameRules[kind] : undefined) ?? defaultNameRule;
   const bytes = Buffer.byteLength(name);
   if (bytes > rule.maxLength)
     issues.add("metadata.name", `name is too long by ${bytes - rule.maxLength} bytes`, name);
   if (!rule.regex.test(name)) issues.add("metadata.name", rule.reason, name);
-  const singleton = singletonMessages[kind];
+  const singleton = Object.hasOwn(singletonMessages, kind) ? singletonMessages[kind] : undefined;
   if (singleton && name !== "default") issues.add("metadata.name", singleton, name);
 }
 
