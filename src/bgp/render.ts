@@ -55,6 +55,8 @@ function filters(family: Family, pools: PoolInfo[], blocks: string[]): string[] 
   for (const p of mine) if (!p.disableBGPExport) out.push(`  if ( net ~ ${p.cidr} ) then { accept; }`);
   out.push("}");
   out.push(`filter calico_kernel_${v} {`);
+  // BIRD 1 never exported interface routes to the kernel; BIRD 2 would, duplicating connected routes.
+  out.push("  if ( source = RTS_DEVICE ) then { reject; }");
   for (const p of mine) {
     if (p.encap === "vxlan") out.push(`  if ( net ~ ${p.cidr} ) then { reject; } # VXLAN routes are Felix's`);
     else if (p.encap === "ipip")
