@@ -42,6 +42,7 @@ export {
   CONFIG_KEY,
   HANDLE_PREFIX,
   handleKey,
+  parseAffinityKey,
 } from "./keys.js";
 export type { IntendedUse, IPPoolInfo } from "./pools.js";
 export type { AssignmentAttributes } from "./query.js";

@@ -1,0 +1,145 @@
+/**
+ * The confd role: watch what BGP depends on (Nodes, BGPPeers, BGPConfigurations, IP pools and this
+ * node's block affinities), render BIRD's configuration once in sync and again on every relevant
+ * change (coalesced), write it only when its text changed, and ask BIRD to reload. BIRD 2 keeps
+ * every protocol whose configuration did not change, so unchanged sessions stay up.
+ */
+import { rename, writeFile } from "node:fs/promises";
+import type { Resource } from "../api/index.js";
+import { type KVStore, prefixSource, resourceSource, Syncer, type SyncUpdate } from "../datastore/index.js";
+import { decodeAffinity, parseAffinityKey } from "../ipam/index.js";
+import { formatCIDR } from "../lib/net.js";
+import { BirdClient } from "./birdc.js";
+import { renderBirdConfig } from "./render.js";
+
+export interface ConfdOptions {
+  nodeName: string;
+  kv: KVStore;
+  /** Where `bird.cfg` is written. */
+  configFile: string;
+  /** BIRD's control socket; reloads are skipped while BIRD is not up (it reads the file at start). */
+  birdSocket: string;
+  routerId?: string;
+  /** Coalescing window for bursts of changes. */
+  debounceMs?: number;
+  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+export interface ConfdHandle {
+  /** Resolves once the first configuration has been written. */
+  readonly firstRender: Promise<void>;
+  readonly renders: number;
+  readonly reloads: number;
+  lastConfig(): string;
+  stop(): Promise<void>;
+}
+
+const KINDS = ["Node", "BGPPeer", "BGPConfiguration", "IPPool"] as const;
+
+export function startConfd(opts: ConfdOptions): ConfdHandle {
+  const resources = new Map<string, Map<string, Resource>>(KINDS.map((k) => [k, new Map()]));
+  const affinities = new Map<string, string>();
+  const bird = new BirdClient(opts.birdSocket);
+  let inSync = false;
+  let timer: NodeJS.Timeout | undefined;
+  let rendering = Promise.resolve();
+  let last = "";
+  let renders = 0;
+  let reloads = 0;
+  let stopped = false;
+  let resolveFirst!: () => void;
+  const firstRender = new Promise<void>((r) => {
+    resolveFirst = r;
+  });
+
+  const affinityPrefix = `/calico/ipam/v2/host/${opts.nodeName}/`;
+  const sources = [
+    ...KINDS.map((k) => resourceSource(k)),
+    prefixSource("BlockAffinity", affinityPrefix, (kv) => kv.value),
+  ];
+
+  const onUpdates = (updates: SyncUpdate[]) => {
+    for (const u of updates) {
+      if (u.source === "BlockAffinity") {
+        const parsed = parseAffinityKey(u.key);
+        const state = u.value === null ? undefined : decodeAffinity(String(u.value));
+        // Pending claims are invisible to BGP; confirmed, legacy and pendingDeletion count.
+        if (parsed && state && !state.deleted && state.state !== "pending")
+          affinities.set(u.key, formatCIDR(parsed.cidr));
+        else affinities.delete(u.key);
+      } else {
+        const map = resources.get(u.source);
+        if (u.value === null) map?.delete(u.key);
+        else map?.set(u.key, u.value as Resource);
+      }
+    }
+    schedule();
+  };
+
+  const schedule = () => {
+    if (!inSync || stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      rendering = rendering.then(render, render);
+    }, opts.debounceMs ?? 50);
+  };
+
+  const render = async () => {
+    if (stopped) return;
+    const text = renderBirdConfig({
+      nodeName: opts.nodeName,
+      nodes: [...(resources.get("Node")?.values() ?? [])],
+      peers: [...(resources.get("BGPPeer")?.values() ?? [])],
+      configs: [...(resources.get("BGPConfiguration")?.values() ?? [])],
+      pools: [...(resources.get("IPPool")?.values() ?? [])],
+      blocks: [...affinities.values()],
+      ...(opts.routerId ? { routerId: opts.routerId } : {}),
+    });
+    if (text === last) return;
+    const tmp = `${opts.configFile}.tmp`;
+    await writeFile(tmp, text);
+    await rename(tmp, opts.configFile);
+    last = text;
+    renders++;
+    resolveFirst();
+    opts.log?.info({ file: opts.configFile }, "Wrote BIRD configuration");
+    try {
+      await bird.configure();
+      reloads++;
+    } catch (err) {
+      opts.log?.warn(
+        { err: (err as Error).message },
+        "BIRD reload skipped (BIRD reads the file when it starts)",
+      );
+    }
+  };
+
+  const syncer = new Syncer(opts.kv, sources, {
+    onStatus: (s) => {
+      if (s === "InSync" && !inSync) {
+        inSync = true;
+        schedule();
+      }
+    },
+    onUpdates,
+  });
+  syncer.start();
+
+  return {
+    firstRender,
+    get renders() {
+      return renders;
+    },
+    get reloads() {
+      return reloads;
+    },
+    lastConfig: () => last,
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await syncer.stop();
+      await rendering.catch(() => undefined);
+    },
+  };
+}
