@@ -44,11 +44,12 @@ export function datastoreSettings(conf: NetConf, env: NodeJS.ProcessEnv = proces
     endpoints = authority ? [`${scheme}://${authority}`] : [DEFAULT_ETCD_ENDPOINT];
   }
   for (const e of endpoints) {
-    if (!/^https?:\/\/[^/]+\/?$/.test(e)) {
+    // etcd's clients also take unix sockets (`unix:///path`), which reach a host etcd from any netns.
+    if (!/^https?:\/\/[^/]+\/?$/.test(e) && !/^unix:\/\/\/.+/.test(e)) {
       throw new CniError(
         ErrorCode.invalidNetworkConfig,
         `invalid etcd endpoint "${e}"`,
-        "expected http(s)://host:port",
+        "expected http(s)://host:port or unix:///path",
       );
     }
   }

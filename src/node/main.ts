@@ -29,7 +29,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   }
   const flags = new Set(argv.map((a) => a.replace(/^--/, "-")));
   if (flags.has("-v") || flags.has("-version")) {
-    process.stdout.write(`v${packageVersion()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   const felixCheck = flags.has("-felix-ready") ? "ready" : flags.has("-felix-live") ? "live" : undefined;

@@ -224,7 +224,7 @@ export async function runStartup(
   }
 
   await ensureInitialized(store, {
-    calicoVersion: `v${packageVersion()}`,
+    calicoVersion: packageVersion(),
     ...(env.CLUSTER_TYPE ? { clusterType: env.CLUSTER_TYPE } : {}),
   });
   await createIfMissing(client, {

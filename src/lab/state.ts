@@ -1,0 +1,65 @@
+/** The lab's record of everything it made, so `down` can remove exactly that, even after a crash. */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface LabNode {
+  name: string;
+  netns: string;
+  ip: string;
+  pid?: number;
+}
+
+export interface LabPod {
+  namespace: string;
+  name: string;
+  node: string;
+  netns: string;
+  containerId: string;
+  ip: string;
+  serverPid?: number;
+  serve: Array<{ protocol: "tcp" | "udp"; port: number; name?: string }>;
+  labels: Record<string, string>;
+}
+
+export interface LabState {
+  prefix: string;
+  etcd?: { pid: number; port: number };
+  fabric?: string;
+  nodes: LabNode[];
+  namespaces: Record<string, Record<string, string>>;
+  pods: Record<string, LabPod>;
+}
+
+export interface LabPaths {
+  dir: string;
+  prefix: string;
+  stateFile: string;
+  etcdData: string;
+  /** etcd's unix socket (`host:port` form, as etcd names it), reachable from every namespace. */
+  etcdSocket: string;
+  netconf: string;
+}
+
+export function labPaths(env: Readonly<Record<string, string | undefined>> = process.env): LabPaths {
+  const dir = env.CALICO_LAB_DIR || "/var/lib/calico-lab";
+  return {
+    dir,
+    prefix: env.CALICO_LAB_PREFIX || "calab",
+    stateFile: join(dir, "state.json"),
+    etcdData: join(dir, "etcd"),
+    etcdSocket: join(dir, "etcd.sock:0"),
+    netconf: join(dir, "10-calico.conf"),
+  };
+}
+
+export function loadState(paths: LabPaths): LabState | undefined {
+  if (!existsSync(paths.stateFile)) return undefined;
+  return JSON.parse(readFileSync(paths.stateFile, "utf8")) as LabState;
+}
+
+export function saveState(paths: LabPaths, state: LabState): void {
+  mkdirSync(paths.dir, { recursive: true });
+  const tmp = `${paths.stateFile}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(tmp, paths.stateFile);
+}
