@@ -1,0 +1,239 @@
+/**
+ * The lab end to end, driven through its command line as a user would: four nodes in a BGP
+ * mesh, pods in two namespaces on different nodes, a Kubernetes NetworkPolicy enforced across
+ * nodes, the mesh replaced by a route reflector, a node's calico-node killed and restarted
+ * without loss elsewhere, and `down` leaving nothing behind.
+ */
+
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../../src/lib/exec.js";
+import { eventually } from "../support/datastore.js";
+
+const ROOT = join(import.meta.dirname, "../..");
+const PREFIX = `ctl${process.pid % 10000}`;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+async function lab(...args: string[]) {
+  return run(process.execPath, [join(ROOT, "bin/calico-lab"), ...args], { env });
+}
+
+async function labOk(...args: string[]): Promise<string> {
+  const out = await lab(...args);
+  if (out.code !== 0) throw new Error(`calico-lab ${args.join(" ")} failed (${out.code}): ${out.stderr}`);
+  return out.stdout;
+}
+
+async function calicoctl(...args: string[]): Promise<string> {
+  const exports = await labOk("env");
+  const endpoint = /ETCD_ENDPOINTS=(\S+)/.exec(exports)?.[1] ?? "";
+  const out = await run(process.execPath, [join(ROOT, "bin/calicoctl"), ...args], {
+    env: { ...env, DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: endpoint },
+  });
+  if (out.code !== 0) throw new Error(`calicoctl ${args.join(" ")} failed: ${out.stderr}`);
+  return out.stdout;
+}
+
+async function matrix(): Promise<Record<string, boolean>> {
+  const cells = JSON.parse(await labOk("matrix", "--port", "80", "--json")) as Array<{
+    from: string;
+    to: string;
+    reachable: boolean;
+  }>;
+  return Object.fromEntries(cells.map((c) => [`${c.from}>${c.to}`, c.reachable]));
+}
+
+async function birdProtocols(node: string): Promise<string> {
+  return (await run("birdc", ["-s", join(dir, node, "run", "bird.ctl"), "show", "protocols"])).stdout;
+}
+
+async function apply(yaml: string): Promise<void> {
+  const file = join(tmpdir(), `cts-lab-${Math.random().toString(36).slice(2)}.yaml`);
+  await writeFile(file, yaml);
+  await calicoctl("apply", "-f", file);
+  await rm(file);
+}
+
+beforeAll(async () => {
+  dir = join(await mkdtemp(join(tmpdir(), "cts-lab-")), "lab");
+  env = { ...process.env, CALICO_LAB_DIR: dir, CALICO_LAB_PREFIX: PREFIX };
+  await labOk("up", "--nodes", "4");
+  await labOk("namespace", "create", "dev", "--labels", "env=dev");
+  await labOk("namespace", "create", "prod", "--labels", "env=prod");
+  await labOk(
+    "pod",
+    "create",
+    "dev/web",
+    "--node",
+    "node1",
+    "--labels",
+    "app=web",
+    "--serve",
+    "tcp:80:http,udp:53",
+  );
+  await labOk(
+    "pod",
+    "create",
+    "dev/client",
+    "--node",
+    "node2",
+    "--labels",
+    "app=client",
+    "--serve",
+    "tcp:80",
+  );
+  await labOk(
+    "pod",
+    "create",
+    "prod/client",
+    "--node",
+    "node3",
+    "--labels",
+    "app=client",
+    "--serve",
+    "tcp:80",
+  );
+  await labOk("pod", "create", "dev/web2", "--node", "node4", "--labels", "app=web", "--serve", "tcp:80");
+}, 120_000);
+
+afterAll(async () => {
+  await lab("down");
+  await rm(join(dir, ".."), { recursive: true, force: true });
+});
+
+describe("calico-lab", () => {
+  it("meshes the nodes: every pod reaches every other, one BIRD route per remote block", async () => {
+    const m = await matrix();
+    expect(Object.values(m)).toHaveLength(12);
+    expect(Object.entries(m).filter(([, ok]) => !ok)).toEqual([]);
+    const status = await labOk("status");
+    expect(status.match(/ ready$/gm)).toHaveLength(4);
+    for (let i = 1; i <= 4; i++) {
+      const routes = (await run("ip", ["-n", `${PREFIX}-node${i}`, "route", "show", "proto", "bird"])).stdout;
+      const remote = routes
+        .split("\n")
+        .filter((l) => /^10\.244\.\S+\/26 via 172\.30\.0\.\d+ dev eth0/.test(l));
+      expect(remote).toHaveLength(3);
+      expect(new Set(remote.map((l) => l.split(" ")[2])).size).toBe(3);
+      expect(routes).toMatch(/^blackhole 10\.244\.\S+\/26/m);
+    }
+    expect(await birdProtocols("node1")).toMatch(/Mesh_172_30_0_4 .*Established/);
+  }, 60_000);
+
+  it("probes report reachability through their exit codes, and refuse SCTP", async () => {
+    expect((await lab("probe", "dev/client", "dev/web", "--port", "53", "--protocol", "udp")).code).toBe(0);
+    expect((await lab("probe", "dev/client", "dev/web", "--port", "81")).code).toBe(1);
+    const sctp = await lab("probe", "dev/client", "dev/web", "--port", "80", "--protocol", "sctp");
+    expect(sctp.code).toBe(2);
+    expect(sctp.stderr).toContain("no SCTP");
+  }, 30_000);
+
+  it("enforces a Kubernetes NetworkPolicy with namespace and pod selectors across nodes", async () => {
+    await calicoctl("apply", "-f", join(ROOT, "examples/lab/web-policy.yaml"));
+    await eventually(async () => expect((await matrix())["prod/client>dev/web"]).toBe(false), 10_000, 300);
+    const m = await matrix();
+    expect(m["dev/client>dev/web"]).toBe(true);
+    expect(m["prod/client>dev/web"]).toBe(false);
+    expect(m["dev/web2>dev/web"]).toBe(false);
+    expect(m["prod/client>dev/web2"]).toBe(false);
+    expect(m["dev/client>dev/web2"]).toBe(true);
+    // Pods the policy does not select are untouched.
+    expect(m["prod/client>dev/client"]).toBe(true);
+    // Relabelling a namespace changes what the namespaceSelector admits.
+    await labOk("namespace", "label", "prod", "env=dev");
+    await eventually(async () => expect((await matrix())["prod/client>dev/web"]).toBe(true), 10_000, 300);
+    await labOk("namespace", "label", "prod", "env=prod");
+    await eventually(async () => expect((await matrix())["prod/client>dev/web"]).toBe(false), 10_000, 300);
+  }, 90_000);
+
+  it("replaces the mesh by a route reflector and keeps full reachability", async () => {
+    await calicoctl("label", "node", "node4", "route-reflector=true");
+    await calicoctl(
+      "patch",
+      "node",
+      "node4",
+      "-p",
+      '{"spec":{"bgp":{"routeReflectorClusterID":"224.0.0.1"}}}',
+    );
+    await apply(`apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {name: peer-with-rr}
+spec:
+  nodeSelector: all()
+  peerSelector: route-reflector == 'true'
+---
+apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: default}
+spec:
+  nodeToNodeMeshEnabled: false
+`);
+    await eventually(
+      async () => {
+        const p1 = await birdProtocols("node1");
+        expect(p1).not.toContain("Mesh_");
+        expect(p1).toMatch(/Node_172_30_0_4 .*Established/);
+        const rr = await birdProtocols("node4");
+        expect(rr.match(/Node_172_30_0_\d .*Established/g)).toHaveLength(3);
+      },
+      20_000,
+      300,
+    );
+    await eventually(
+      async () => {
+        const m = await matrix();
+        expect(m["dev/client>dev/web"]).toBe(true);
+        expect(m["dev/web>prod/client"]).toBe(true);
+        expect(m["prod/client>dev/client"]).toBe(true);
+        expect(m["dev/web2>prod/client"]).toBe(true);
+      },
+      15_000,
+      500,
+    );
+  }, 60_000);
+
+  it("restarts a node's calico-node without losing other nodes' traffic", async () => {
+    const killed = await lab("probe", "dev/web", "prod/client", "--port", "80");
+    expect(killed.code).toBe(0);
+    const restart = run(
+      process.execPath,
+      [
+        "-e",
+        `import(${JSON.stringify(join(ROOT, "dist/lab/index.js"))}).then(async ({ Lab }) => { const lab = new Lab(); await lab.killNode("node2"); await new Promise((r) => setTimeout(r, 2000)); await lab.restartNode("node2", () => {}); })`,
+      ],
+      { env },
+    );
+    let lost = 0;
+    let probes = 0;
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline) {
+      probes++;
+      if ((await lab("probe", "dev/web", "prod/client", "--port", "80")).code !== 0) lost++;
+    }
+    const r = await restart;
+    expect(r.stderr).toBe("");
+    expect(probes).toBeGreaterThan(2);
+    expect(lost).toBe(0);
+    await eventually(
+      async () => expect((await lab("probe", "prod/client", "dev/client", "--port", "80")).code).toBe(0),
+      15_000,
+      300,
+    );
+    expect((await labOk("status")).match(/ ready$/gm)).toHaveLength(4);
+  }, 60_000);
+
+  it("removes every namespace, process and file on down, and down twice is fine", async () => {
+    await labOk("down");
+    await labOk("down");
+    const left = (await run("ip", ["netns", "list"])).stdout
+      .split("\n")
+      .filter((l) => l.startsWith(`${PREFIX}-`));
+    expect(left).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect((await run("pgrep", ["-f", dir])).stdout.trim()).toBe("");
+  }, 60_000);
+});
