@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CalicoResourceStore, EtcdKV } from "../../src/datastore/index.js";
 import { IPAMClient } from "../../src/ipam/index.js";
+import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
 import { type EtcdServer, startEtcd } from "../support/etcd.js";
 import { createNetns, type Forward, forwardIntoNetns, type Netns, removeAll } from "../support/netns.js";
@@ -95,8 +96,19 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-  await new Promise((r) => setTimeout(r, 300));
+  // calico-node stops its BIRD on SIGTERM; whatever still runs in the namespaces is killed after.
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 1_000));
+  for (const h of hosts) {
+    const pids = (await run("ip", ["netns", "pids", h.name])).stdout;
+    for (const pid of pids.split("\n").filter((x) => x.trim())) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }
   for (const f of fwds) await f.close();
   for (const h of hosts) await h.remove();
   await fabric?.remove();
