@@ -190,6 +190,19 @@ export async function buildProgram(io: CliIO, argv: readonly string[]): Promise<
       ),
   );
 
+  program.addCommand(
+    new Command("node").description("Calico node operations").addCommand(
+      new Command("status")
+        .description("Show this host's Calico status: the process and its BGP sessions")
+        .action(
+          action(async (ctx) => {
+            const { nodeStatus } = await import("./node/status.js");
+            await nodeStatus(ctx);
+          }),
+        ),
+    ),
+  );
+
   await addIpam(program, argv, io, (code) => {
     exitCode = code;
   });

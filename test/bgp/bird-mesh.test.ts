@@ -4,12 +4,13 @@
  * blackhole for its own, more-specific routes inside a node's own block stay local while a
  * borrowed address is advertised, and a reload for a new peer leaves the mesh sessions up.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Resource } from "../../src/api/index.js";
 import { type BirdProcess, renderBirdConfig, startBird } from "../../src/bgp/index.js";
+import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
 import { createNetns, type Netns, removeAll } from "../support/netns.js";
 import { node, peer, pool } from "./fixtures.js";
@@ -124,6 +125,25 @@ describe("BIRD mesh from rendered configuration", () => {
       200,
     );
     for (const i of [1, 2]) expect(await routes(i)).not.toContain("10.65.1.5");
+  });
+
+  it("is what calicoctl node status shows", async () => {
+    const runDir = join(dir, "run0");
+    await mkdir(runDir);
+    await symlink(join(dir, "bird0.ctl"), join(runDir, "bird.ctl"));
+    const out = await run(
+      process.execPath,
+      [join(import.meta.dirname, "../../bin/calicoctl"), "node", "status"],
+      {
+        env: { ...process.env, CALICO_RUN_DIR: runDir },
+      },
+    );
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain("Calico process is running.\n\nIPv4 BGP status\n");
+    expect(out.stdout).toMatch(
+      /\| 172\.31\.0\.2 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established \|/,
+    );
+    expect(out.stdout).toContain("IPv6 BGP status\nNo IPv6 peers found.\n");
   });
 
   it("reloads for a new peer without resetting the sessions that did not change", async () => {
