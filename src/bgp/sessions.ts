@@ -173,6 +173,25 @@ export function computeSessions(inputs: BgpInputs, family: Family): Session[] {
     return out;
   };
 
+  /** A node-scoped session to another Calico node (peerSelector and reverse peerings). */
+  const toNode = (n: NodeInfo, source: { sourceAddress?: string }, settings: Partial<Session>) => {
+    const ip = ipOf(n, family);
+    if (!ip) return;
+    const port = listenPort(n);
+    const asNumber = n.asNumber ?? g.asNumber;
+    add({
+      name: sessionName("Node", ip, port),
+      family,
+      ip,
+      ...(port ? { port } : {}),
+      asNumber,
+      ...source,
+      passive: false,
+      ...rr(asNumber, n.rrClusterId),
+      ...settings,
+    });
+  };
+
   // Explicit peers: global ones first, then node-scoped; ties broken by name for determinism.
   const peers = [...inputs.peers].sort((a, b) => {
     const sa = appliesTo(a, self) === "global" ? 0 : 1;
@@ -204,23 +223,8 @@ export function computeSessions(inputs: BgpInputs, family: Family): Session[] {
         ...settings,
       });
     } else if (s.peerSelector) {
-      for (const n of nodes) {
-        const ip = ipOf(n, family);
-        if (!ip || n.name === self.name || !matches(s.peerSelector, n.labels)) continue;
-        const port = listenPort(n);
-        const asNumber = n.asNumber ?? g.asNumber;
-        add({
-          name: sessionName("Node", ip, port),
-          family,
-          ip,
-          ...(port ? { port } : {}),
-          asNumber,
-          ...source,
-          passive: false,
-          ...rr(asNumber, n.rrClusterId),
-          ...settings,
-        });
-      }
+      for (const n of nodes)
+        if (n.name !== self.name && matches(s.peerSelector, n.labels)) toNode(n, source, settings);
     }
   }
 
@@ -233,23 +237,9 @@ export function computeSessions(inputs: BgpInputs, family: Family): Session[] {
       (s.peerSelector && matches(s.peerSelector, self.labels)) ||
       (typeof s.peerIP === "string" && splitPeerIp(s.peerIP).ip === myIp);
     if (!targetsMe) continue;
-    for (const n of nodes) {
-      const ip = ipOf(n, family);
-      if (!ip || n.name === self.name || appliesTo(peer, n) === undefined) continue;
-      const port = listenPort(n);
-      const asNumber = n.asNumber ?? g.asNumber;
-      add({
-        name: sessionName("Node", ip, port),
-        family,
-        ip,
-        ...(port ? { port } : {}),
-        asNumber,
-        sourceAddress: myIp,
-        passive: false,
-        ...rr(asNumber, n.rrClusterId),
-        ...peerSettings(s),
-      });
-    }
+    for (const n of nodes)
+      if (n.name !== self.name && appliesTo(peer, n) !== undefined)
+        toNode(n, { sourceAddress: myIp }, peerSettings(s));
   }
   return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
 }

@@ -15,6 +15,7 @@ import { BirdClient } from "../bgp/index.js";
 import { CalicoClient } from "../client/index.js";
 import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
+import { attachHost, createBridge } from "./fabric.js";
 import { type LabPaths, type LabPod, type LabState, labPaths, loadState, saveState } from "./state.js";
 
 const API = "projectcalico.org/v3";
@@ -182,11 +183,9 @@ export class Lab {
     await runOk("ip", ["netns", "add", fabric]);
     state.fabric = fabric;
     saveState(this.paths, state);
-    await runOk("ip", ["-n", fabric, "link", "add", "br0", "type", "bridge"]);
-    await runOk("ip", ["-n", fabric, "link", "set", "br0", "up"]);
-    // The fabric's "router": a dead end, but nodes need a default route for proxy ARP to answer
-    // pods' ARP for 169.254.1.1 (the kernel only proxies for addresses routed elsewhere).
-    await runOk("ip", ["-n", fabric, "addr", "add", "172.30.0.254/24", "dev", "br0"]);
+    // The fabric's "router" is a dead end, but nodes need a default route for proxy ARP to
+    // answer pods' ARP for 169.254.1.1 (the kernel only proxies for addresses routed elsewhere).
+    await createBridge(fabric, "172.30.0.254/24");
     for (let i = 1; i <= nodes; i++) {
       const name = `node${i}`;
       const netns = `${prefix}-${name}`;
@@ -194,25 +193,7 @@ export class Lab {
       const ip = `172.30.0.${i}`;
       state.nodes.push({ name, netns, ip });
       saveState(this.paths, state);
-      await runOk("ip", [
-        "-n",
-        fabric,
-        "link",
-        "add",
-        "name",
-        `n${i}`,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        netns,
-      ]);
-      await runOk("ip", ["-n", fabric, "link", "set", `n${i}`, "master", "br0", "up"]);
-      await runOk("ip", ["-n", netns, "addr", "add", `${ip}/24`, "dev", "eth0"]);
-      await runOk("ip", ["-n", netns, "link", "set", "eth0", "up"]);
-      await runOk("ip", ["-n", netns, "link", "set", "lo", "up"]);
+      await attachHost(fabric, `n${i}`, { netns, address: `${ip}/24` });
       await runOk("ip", ["-n", netns, "route", "add", "default", "via", "172.30.0.254", "dev", "eth0"]);
     }
     for (const node of state.nodes) {

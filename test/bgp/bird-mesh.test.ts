@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Resource } from "../../src/api/index.js";
 import { type BirdProcess, renderBirdConfig, startBird } from "../../src/bgp/index.js";
+import { attachHost, createBridge } from "../../src/lab/fabric.js";
 import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
 import { createNetns, type Netns, removeAll } from "../support/netns.js";
@@ -40,29 +41,11 @@ async function routes(i: number): Promise<string> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "cts-mesh-"));
   fabric = await createNetns("cts-bgpf");
-  await fabric.execOk(["ip", "link", "add", "br0", "type", "bridge"]);
-  await fabric.execOk(["ip", "link", "set", "br0", "up"]);
+  await createBridge(fabric.name);
   for (let i = 0; i < N; i++) {
     const h = await createNetns("cts-bgpn");
     hosts.push(h);
-    await fabric.execOk([
-      "ip",
-      "link",
-      "add",
-      "name",
-      `n${i}`,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      h.name,
-    ]);
-    await fabric.execOk(["ip", "link", "set", `n${i}`, "master", "br0", "up"]);
-    await h.execOk(["ip", "addr", "add", `172.31.0.${i + 1}/24`, "dev", "eth0"]);
-    await h.execOk(["ip", "link", "set", "eth0", "up"]);
-    await h.execOk(["ip", "link", "set", "lo", "up"]);
+    await attachHost(fabric.name, `n${i}`, { netns: h.name, address: `172.31.0.${i + 1}/24` });
     // A workload in node1's own block, and one borrowed by node2 from node1's block.
     if (i === 0) await h.execOk(["ip", "route", "add", "10.65.1.5/32", "dev", "lo", "proto", "boot"]);
     if (i === 1) await h.execOk(["ip", "route", "add", "10.65.1.9/32", "dev", "lo", "proto", "boot"]);

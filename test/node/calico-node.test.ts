@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CalicoResourceStore, EtcdKV } from "../../src/datastore/index.js";
 import { IPAMClient } from "../../src/ipam/index.js";
+import { attachHost, createBridge } from "../../src/lab/fabric.js";
 import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
 import { type EtcdServer, startEtcd } from "../support/etcd.js";
@@ -69,28 +70,11 @@ beforeAll(async () => {
   store = new CalicoResourceStore(kv);
   const url = new URL(etcd.endpoint);
   fabric = await createNetns("cts-ndf");
-  await fabric.execOk(["ip", "link", "add", "br0", "type", "bridge"]);
-  await fabric.execOk(["ip", "link", "set", "br0", "up"]);
+  await createBridge(fabric.name);
   for (let i = 0; i < 2; i++) {
     const h = await createNetns("cts-ndn");
     hosts.push(h);
-    await fabric.execOk([
-      "ip",
-      "link",
-      "add",
-      "name",
-      `n${i}`,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      h.name,
-    ]);
-    await fabric.execOk(["ip", "link", "set", `n${i}`, "master", "br0", "up"]);
-    await h.execOk(["ip", "addr", "add", `172.29.0.${i + 1}/24`, "dev", "eth0"]);
-    await h.execOk(["ip", "link", "set", "eth0", "up"]);
+    await attachHost(fabric.name, `n${i}`, { netns: h.name, address: `172.29.0.${i + 1}/24` });
     fwds.push(await forwardIntoNetns(h, { host: url.hostname, port: Number(url.port) }));
   }
 }, 60_000);
