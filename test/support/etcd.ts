@@ -69,7 +69,21 @@ export interface StartEtcdOptions {
   isHealthy?: (endpoint: string) => Promise<boolean>;
 }
 
+/**
+ * Starts etcd on free ports. A port found free can be taken by another process before etcd binds
+ * it (tests run in parallel), so a bind failure is retried on fresh ports.
+ */
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startEtcdOnce(opts: StartEtcdOptions): Promise<EtcdServer> {
   const host = opts.host ?? "127.0.0.1";
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "calico-ts-etcd-")));
   const clientPort = await freePort(host);
@@ -112,6 +126,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     await waitHealthy(endpoint, proc, () => stderr, opts.isHealthy ?? httpHealthy);
   } catch (err) {
     await kill("SIGKILL");
+    if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
   return {
