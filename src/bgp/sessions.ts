@@ -37,8 +37,16 @@ export function nodeInfo(r: Resource): NodeInfo {
   return info;
 }
 
+export interface PrefixAdvertisement {
+  cidr: string;
+  /** Literal community values (`aa:nn` or `aa:nn:mm`), names already resolved. */
+  communities: string[];
+}
+
 export interface GlobalBgp {
   asNumber: string;
+  /** This node's prefix advertisements: its `node.<name>` BGPConfiguration's, else the default's. */
+  prefixAdvertisements: PrefixAdvertisement[];
   meshEnabled: boolean;
   listenPort?: number;
   /** Per-node listen ports (`node.<name>` BGPConfigurations). */
@@ -46,13 +54,35 @@ export interface GlobalBgp {
   logSeverity: string;
 }
 
-export function globalBgp(configs: readonly Resource[]): GlobalBgp {
+function advertisements(
+  s: Record<string, unknown>,
+  names: Map<string, string>,
+): PrefixAdvertisement[] | undefined {
+  if (!Array.isArray(s.prefixAdvertisements)) return undefined;
+  return (s.prefixAdvertisements as Array<Record<string, unknown>>).map((a) => ({
+    cidr: String(a.cidr ?? ""),
+    communities: (Array.isArray(a.communities) ? (a.communities as unknown[]) : []).map(
+      (c) => names.get(String(c)) ?? String(c),
+    ),
+  }));
+}
+
+export function globalBgp(configs: readonly Resource[], nodeName = ""): GlobalBgp {
   const out: GlobalBgp = {
     asNumber: DEFAULT_AS,
+    prefixAdvertisements: [],
     meshEnabled: true,
     nodeListenPorts: new Map(),
     logSeverity: "info",
   };
+  const defaults = configs.find((c) => meta(c).name === "default");
+  const names = new Map<string, string>();
+  const communities = defaults ? spec(defaults).communities : undefined;
+  for (const c of Array.isArray(communities) ? (communities as Array<Record<string, unknown>>) : [])
+    names.set(String(c.name), String(c.value));
+  const mine = configs.find((c) => meta(c).name === `node.${nodeName}`);
+  out.prefixAdvertisements =
+    (mine && advertisements(spec(mine), names)) ?? (defaults && advertisements(spec(defaults), names)) ?? [];
   for (const c of configs) {
     const { name } = meta(c);
     const s = spec(c);

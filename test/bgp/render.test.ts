@@ -135,6 +135,27 @@ describe("BIRD 2 configuration", () => {
     expect(kernel).toContain("if ( net ~ 10.67.0.0/16 ) then { reject; }");
   });
 
+  it("attaches prefixAdvertisements' communities (named and literal, per-node winning)", async () => {
+    const configs = [
+      bgpConfig("default", {
+        communities: [{ name: "gold", value: "65001:100" }],
+        prefixAdvertisements: [{ cidr: "10.65.0.0/16", communities: ["gold", "65001:200:300"] }],
+      }),
+    ];
+    const cfg = renderBirdConfig(inputs({ configs }));
+    await parses(cfg);
+    expect(cfg).toContain(
+      "if ( net ~ 10.65.0.0/16 ) then { bgp_community.add((65001,100)); bgp_large_community.add((65001,200,300)); }",
+    );
+    const perNode = [
+      ...configs,
+      bgpConfig("node.n1", { prefixAdvertisements: [{ cidr: "10.65.1.0/24", communities: ["65002:1"] }] }),
+    ];
+    const n1 = renderBirdConfig(inputs({ configs: perNode }));
+    expect(n1).toContain("if ( net ~ 10.65.1.0/24 ) then { bgp_community.add((65002,1)); }");
+    expect(n1).not.toContain("(65001,100)");
+  });
+
   it("renders listen ports, 4-byte AS numbers, reflectors and IPv6 that BIRD accepts", async () => {
     const nodes = [
       node("n1", "10.0.0.1/24", { ipv6Address: "fd00::1/64", asNumber: 4200000000 }),
