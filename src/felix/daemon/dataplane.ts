@@ -19,6 +19,8 @@ export interface DaemonDataplane {
   apply(): Promise<unknown>;
   /** Forget what is known about the kernel so the next apply re-reads and repairs it. */
   resync(): void;
+  /** A workload interface changed: re-check routes and interface settings on the next apply. */
+  interfacesChanged(): void;
 }
 
 export type DataplaneFactory = (

@@ -325,7 +325,7 @@ class Felix {
   /** A workload interface appeared or changed: retry now rather than at the end of a backoff. */
   #onInterfaceChange(iface: string): void {
     this.log.debug({ iface }, "Workload interface changed");
-    this.#dataplane?.resync();
+    this.#dataplane?.interfacesChanged();
     if (this.#retry) {
       clearTimeout(this.#retry);
       this.#retry = undefined;

@@ -12,6 +12,13 @@ import type { RenderConfig } from "./rules/config.js";
 import { hasNatOutgoing, renderPolicyTable } from "./rules/ruleset.js";
 import { DesiredPolicyState } from "./state.js";
 
+const ROUTE_MESSAGES = new Set<ToDataplane["type"]>([
+  "WorkloadEndpointUpdate",
+  "WorkloadEndpointRemove",
+  "RouteUpdate",
+  "RouteRemove",
+]);
+
 /** Which kernel facility enforces policy: Felix's `NFTablesMode` / `IptablesBackend`. */
 export type PolicyBackend = { kind: "nftables" } | { kind: "iptables"; flavour: IptablesFlavour };
 
@@ -65,6 +72,8 @@ export class PolicyDataplane {
   private readonly clusterRoutes: ClusterRoutesDriver;
   private readonly sysctls: InterfaceSysctls;
   private dirty = true;
+  /** Policy-only changes skip the interface and route reads, which cost more than the change. */
+  private routesDirty = true;
   private otherModeRemoved = false;
 
   constructor(
@@ -85,7 +94,15 @@ export class PolicyDataplane {
   }
 
   onUpdate(msg: ToDataplane): void {
-    if (this.state.onUpdate(msg)) this.dirty = true;
+    if (!this.state.onUpdate(msg)) return;
+    this.dirty = true;
+    if (ROUTE_MESSAGES.has(msg.type)) this.routesDirty = true;
+  }
+
+  /** A workload interface appeared, changed or went: routes and sysctls need another look. */
+  interfacesChanged(): void {
+    this.routesDirty = true;
+    this.dirty = true;
   }
 
   /** The next apply reads the kernel again instead of trusting what was last written, repairing drift. */
@@ -94,6 +111,7 @@ export class PolicyDataplane {
     this.iptables.invalidate();
     this.ipsets.invalidate();
     this.dirty = true;
+    this.routesDirty = true;
   }
 
   get needsApply(): boolean {
@@ -145,16 +163,19 @@ export class PolicyDataplane {
   /** Interface settings and routes first, as Felix does, then both families' policy; stays dirty if anything throws. */
   async apply(): Promise<PolicyApplyResult> {
     // Cleared first: an update or resync that arrives while this apply runs must cause another.
+    const routesDirty = this.routesDirty || this.routes.graceDeadline !== undefined;
     this.dirty = false;
+    this.routesDirty = false;
     try {
-      return await this.applyAll();
+      return await this.applyAll(routesDirty);
     } catch (err) {
       this.dirty = true;
+      this.routesDirty ||= routesDirty;
       throw err;
     }
   }
 
-  private async applyAll(): Promise<PolicyApplyResult> {
+  private async applyRoutes(): Promise<Pick<PolicyApplyResult, "routes" | "clusterRoutes">> {
     const links = await this.sysctls.links();
     await this.sysctls.apply(this.state.workloadsByInterface().keys(), links);
     const routes = await this.routes.apply(this.workloadRoutes(links));
@@ -162,12 +183,22 @@ export class PolicyDataplane {
     const clusterRoutes = await this.clusterRoutes.apply(
       desiredClusterRoutes(this.state.routes.values(), owned),
     );
+    return { routes, clusterRoutes };
+  }
+
+  private async applyAll(routesDirty: boolean): Promise<PolicyApplyResult> {
+    const unchanged = { 4: "", 6: "" };
+    const { routes, clusterRoutes } = routesDirty
+      ? await this.applyRoutes()
+      : { routes: unchanged, clusterRoutes: unchanged };
     await this.removeOtherMode();
     let result: PolicyApplyResult;
     if (this.backend.kind === "nftables") {
-      const v4 = await this.nft.apply(renderPolicyTable(this.state, 4, this.cfg));
-      const v6 = await this.nft.apply(renderPolicyTable(this.state, 6, this.cfg));
-      result = { nft: { 4: v4, 6: v6 }, routes, clusterRoutes };
+      const [v4, v6] = await this.nft.applyAll([
+        renderPolicyTable(this.state, 4, this.cfg),
+        renderPolicyTable(this.state, 6, this.cfg),
+      ]);
+      result = { nft: { 4: v4 as ApplyResult, 6: v6 as ApplyResult }, routes, clusterRoutes };
     } else {
       result = {
         iptables: { 4: await this.applyIptables(4), 6: await this.applyIptables(6) },

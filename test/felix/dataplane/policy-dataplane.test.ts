@@ -44,7 +44,8 @@ describe("policy dataplane", () => {
     expect(result.routes[4]).toBe("route replace 10.65.0.5 dev calia proto boot scope link\n");
     expect(result.routes[6]).toBe("route replace fd00::5 dev calia proto boot scope link\n");
     const writes = k.calls.filter((c) => c.input !== undefined).map((c) => c.argv.join(" "));
-    expect(writes).toEqual(["ip -4 -force -batch -", "ip -6 -force -batch -", "nft -f -", "nft -f -"]);
+    // Both families' tables change in one nft transaction.
+    expect(writes).toEqual(["ip -4 -force -batch -", "ip -6 -force -batch -", "nft -f -"]);
     expect(result.nft?.[4].script).toContain('"calia" : goto filter-cali-fw-calia');
     // The first apply created the tables; this one only adds to them, without listing them again.
     expect(result.nft?.[6].script).toContain("add chain ip6 calico filter-cali-tw-calia");

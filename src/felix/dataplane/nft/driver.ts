@@ -59,6 +59,30 @@ export class NftablesDriver {
     return { script: full, rebuilt: true };
   }
 
+  /**
+   * Several tables (IPv4 and IPv6) in one `nft -f`: one process and one kernel transaction
+   * instead of one each. If the combined delta is refused, each table is applied on its own,
+   * which falls back to rebuilding that table.
+   */
+  async applyAll(tables: readonly NftTable[]): Promise<ApplyResult[]> {
+    const plans: string[] = [];
+    for (const desired of tables) {
+      const key = `${desired.family} ${desired.name}`;
+      const known = this.written.get(key);
+      this.written.delete(key);
+      plans.push(planUpdate(desired, known ?? (await this.read(desired.family, desired.name))));
+    }
+    const script = plans.join("");
+    if (script === "" || (await this.run(["nft", "-f", "-"], script)).code === 0) {
+      for (const desired of tables)
+        this.written.set(`${desired.family} ${desired.name}`, observedFromDesired(desired));
+      return plans.map((p) => ({ script: p, rebuilt: false }));
+    }
+    const results: ApplyResult[] = [];
+    for (const desired of tables) results.push(await this.apply(desired));
+    return results;
+  }
+
   async remove(family: 4 | 6, table: string): Promise<void> {
     this.written.delete(`${family} ${table}`);
     const out = await this.run(["nft", "delete", "table", nftFamily(family), table]);

@@ -69,6 +69,29 @@ function staticChains(family: Family, cfg: RenderConfig): NftChain[] {
   ];
 }
 
+/**
+ * A policy's two chains depend only on the policy object (replaced, never mutated, when the
+ * policy changes), the family and the config, so they are rendered once and reused until then:
+ * a change to one policy re-renders one policy, not a thousand.
+ */
+const rendered = new WeakMap<RenderConfig, WeakMap<object, Partial<Record<Family, NftChain[]>>>>();
+
+function memoChains(policy: object, family: Family, cfg: RenderConfig, render: () => NftChain[]): NftChain[] {
+  let byPolicy = rendered.get(cfg);
+  if (!byPolicy) {
+    byPolicy = new WeakMap();
+    rendered.set(cfg, byPolicy);
+  }
+  let entry = byPolicy.get(policy);
+  if (!entry) {
+    entry = {};
+    byPolicy.set(policy, entry);
+  }
+  const chains = entry[family] ?? render();
+  entry[family] = chains;
+  return chains;
+}
+
 /** As in Calico, the NAT-outgoing chains exist only while some pool of the family asks for them. */
 export function hasNatOutgoing(state: DesiredPolicyState, family: Family): boolean {
   return [...state.pools.values()].some((p) => p.masquerade && (p.cidr.includes(":") ? 6 : 4) === family);
@@ -157,26 +180,31 @@ export function renderPolicyTable(state: DesiredPolicyState, family: Family, cfg
   // asks to be present everywhere.
   for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wanted.policies.has(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;
-    const owner = {
-      kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
-      name: id.name,
-      namespace: id.namespace,
-      tier: id.tier,
-    };
-    const inName = policyChain("inbound", key);
-    const outName = policyChain("outbound", key);
-    add(
-      chain(
-        inName,
-        renderRuleList(policy.inboundRules, family, cfg, { ...owner, description: `Policy ${key} ingress` }),
-      ),
-    );
-    add(
-      chain(
-        outName,
-        renderRuleList(policy.outboundRules, family, cfg, { ...owner, description: `Policy ${key} egress` }),
-      ),
-    );
+    for (const c of memoChains(policy, family, cfg, () => {
+      const owner = {
+        kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
+        name: id.name,
+        namespace: id.namespace,
+        tier: id.tier,
+      };
+      return [
+        chain(
+          policyChain("inbound", key),
+          renderRuleList(policy.inboundRules, family, cfg, {
+            ...owner,
+            description: `Policy ${key} ingress`,
+          }),
+        ),
+        chain(
+          policyChain("outbound", key),
+          renderRuleList(policy.outboundRules, family, cfg, {
+            ...owner,
+            description: `Policy ${key} egress`,
+          }),
+        ),
+      ];
+    }))
+      add(c);
   }
   for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wanted.profiles.has(name)) continue;
