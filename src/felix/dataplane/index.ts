@@ -11,7 +11,6 @@ export { InterfaceMonitor } from "./interfaces/monitor.js";
 export { InterfaceSysctls, workloadSysctls } from "./interfaces/sysctls.js";
 export { desiredIPSets, IpsetsDriver, ipsetName, parseIpsetSave, planIpsets } from "./ipsets/ipsets.js";
 export {
-  detectFlavour,
   IptablesDriver,
   type IptablesFlavour,
   parseIptablesSave,

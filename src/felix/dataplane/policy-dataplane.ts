@@ -42,19 +42,20 @@ export interface PolicyDataplaneOptions {
 
 /**
  * Felix's mode from its config: `NFTablesMode=Disabled` selects iptables, whose flavour comes from
- * `IptablesBackend` (`NFT`, `Legacy`, or `Auto`, resolved by looking at the kernel). calico-ts
- * defaults to nftables (`Enabled`; `Auto` also means nftables here, as there is no kube-proxy).
+ * `IptablesBackend` (`NFT`, `Legacy`; `Auto` takes `autoFlavour`, the nft flavour Debian's
+ * `iptables` uses unless the caller knows better). calico-ts defaults to nftables (`Enabled`;
+ * `Auto` also means nftables here, as there is no kube-proxy to follow).
  */
 export function policyBackendFromConfig(
   config: Readonly<Record<string, string>>,
-  detected: IptablesFlavour = "nft",
+  autoFlavour: IptablesFlavour = "nft",
 ): PolicyBackend {
   const mode = (config.NFTablesMode ?? "Enabled").toLowerCase();
   if (mode !== "disabled") return { kind: "nftables" };
   const backend = (config.IptablesBackend ?? "Auto").toLowerCase();
   return {
     kind: "iptables",
-    flavour: backend === "legacy" ? "legacy" : backend === "nft" ? "nft" : detected,
+    flavour: backend === "legacy" ? "legacy" : backend === "nft" ? "nft" : autoFlavour,
   };
 }
 

@@ -147,10 +147,3 @@ export class IptablesDriver {
     await this.apply(family, [], "filter");
   }
 }
-
-/** `IptablesBackend` `Auto`: whichever flavour already holds rules, else nft (Debian's default). */
-export async function detectFlavour(run: CommandRunner): Promise<IptablesFlavour> {
-  const legacy = await run(["iptables-legacy-save"]);
-  if (legacy.code === 0 && /^-A /m.test(legacy.stdout)) return "legacy";
-  return "nft";
-}
