@@ -1,4 +1,5 @@
 import type { PolicyID, Rule, TierInfo, WorkloadEndpoint } from "../../../src/felix/calc/messages.js";
+import { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
 
 /** A rule with every list empty, overridden by `over`. */
 export function rule(over: Partial<Rule> = {}): Rule {
@@ -68,4 +69,51 @@ export function policyBody(inboundRules: Rule[], outboundRules: Rule[] = []) {
     selector: "all()",
     performanceHints: [],
   };
+}
+
+/**
+ * A small desired state: a selector set, a named-port set, a profile, one policy using both sets
+ * and one endpoint in tier `default`. `dualStack` adds IPv6 members and an `ip` set of hosts.
+ */
+export function sampleState(opts: { dualStack?: boolean } = {}): DesiredPolicyState {
+  const v6 = opts.dualStack === true;
+  const s = new DesiredPolicyState();
+  s.onUpdate({
+    type: "IPSetUpdate",
+    id: "s:src",
+    setType: "net",
+    members: ["10.240.0.2/32", "10.241.0.0/16", ...(v6 ? ["fd00::/64"] : [])],
+  });
+  s.onUpdate({
+    type: "IPSetUpdate",
+    id: "n:web",
+    setType: "ip,port",
+    members: ["10.240.0.1,tcp:8080", ...(v6 ? ["fd00::1,tcp:8080"] : [])],
+  });
+  if (v6)
+    s.onUpdate({
+      type: "IPSetUpdate",
+      id: "s:hosts",
+      setType: "ip",
+      members: ["10.0.0.1/32", "fd00::1/128"],
+    });
+  s.onUpdate({
+    type: "ActiveProfileUpdate",
+    id: { name: "kns.a" },
+    profile: { inboundRules: [rule()], outboundRules: [rule()] },
+  });
+  s.onUpdate({
+    type: "ActivePolicyUpdate",
+    id: gnp("web"),
+    policy: policyBody([rule({ protocol: "tcp", srcIpSetIds: ["s:src"], dstNamedPortIpSetIds: ["n:web"] })]),
+  });
+  s.onUpdate({
+    type: "WorkloadEndpointUpdate",
+    id: { orchestratorId: "k8s", workloadId: "ns/a", endpointId: "eth0" },
+    endpoint: workload("calia", ["10.240.0.1/32"], {
+      tiers: [tier("default", [gnp("web")])],
+      profileIds: ["kns.a"],
+    }),
+  });
+  return s;
 }

@@ -14,48 +14,14 @@ import {
 } from "../../../src/felix/dataplane/index.js";
 import { PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
-import { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
+import type { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
-import { gnp, policyBody, rule, tier, workload } from "./fixtures.js";
+import { gnp, policyBody, rule, sampleState } from "./fixtures.js";
 
 const cfg = defaultRenderConfig();
 let ns: Netns;
 
-function desiredState(): DesiredPolicyState {
-  const s = new DesiredPolicyState();
-  s.onUpdate({
-    type: "IPSetUpdate",
-    id: "s:src",
-    setType: "net",
-    members: ["10.240.0.2/32", "10.241.0.0/16", "fd00::/64"],
-  });
-  s.onUpdate({
-    type: "IPSetUpdate",
-    id: "n:web",
-    setType: "ip,port",
-    members: ["10.240.0.1,tcp:8080", "fd00::1,tcp:8080"],
-  });
-  s.onUpdate({ type: "IPSetUpdate", id: "s:hosts", setType: "ip", members: ["10.0.0.1/32", "fd00::1/128"] });
-  s.onUpdate({
-    type: "ActiveProfileUpdate",
-    id: { name: "kns.a" },
-    profile: { inboundRules: [rule()], outboundRules: [rule()] },
-  });
-  s.onUpdate({
-    type: "ActivePolicyUpdate",
-    id: gnp("web"),
-    policy: policyBody([rule({ protocol: "tcp", srcIpSetIds: ["s:src"], dstNamedPortIpSetIds: ["n:web"] })]),
-  });
-  s.onUpdate({
-    type: "WorkloadEndpointUpdate",
-    id: { orchestratorId: "k8s", workloadId: "ns/a", endpointId: "eth0" },
-    endpoint: workload("calia", ["10.240.0.1/32"], {
-      tiers: [tier("default", [gnp("web")])],
-      profileIds: ["kns.a"],
-    }),
-  });
-  return s;
-}
+const desiredState = (): DesiredPolicyState => sampleState({ dualStack: true });
 
 const run = (argv: string[], input?: string) => ns.exec(argv, input === undefined ? {} : { input });
 

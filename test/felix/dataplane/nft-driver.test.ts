@@ -2,43 +2,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { localRunner, NftablesDriver } from "../../../src/felix/dataplane/index.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import { renderPolicyTable } from "../../../src/felix/dataplane/rules/ruleset.js";
-import { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
+import type { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
-import { gnp, policyBody, rule, tier, workload } from "./fixtures.js";
+import { gnp, policyBody, rule, sampleState } from "./fixtures.js";
 
 const cfg = defaultRenderConfig();
 let ns: Netns;
 let driver: NftablesDriver;
 
-function desiredState(): DesiredPolicyState {
-  const s = new DesiredPolicyState();
-  s.onUpdate({
-    type: "IPSetUpdate",
-    id: "s:src",
-    setType: "net",
-    members: ["10.240.0.2/32", "10.241.0.0/16"],
-  });
-  s.onUpdate({ type: "IPSetUpdate", id: "n:web", setType: "ip,port", members: ["10.240.0.1,tcp:8080"] });
-  s.onUpdate({
-    type: "ActiveProfileUpdate",
-    id: { name: "kns.a" },
-    profile: { inboundRules: [rule()], outboundRules: [rule()] },
-  });
-  s.onUpdate({
-    type: "ActivePolicyUpdate",
-    id: gnp("web"),
-    policy: policyBody([rule({ protocol: "tcp", srcIpSetIds: ["s:src"], dstNamedPortIpSetIds: ["n:web"] })]),
-  });
-  s.onUpdate({
-    type: "WorkloadEndpointUpdate",
-    id: { orchestratorId: "k8s", workloadId: "ns/a", endpointId: "eth0" },
-    endpoint: workload("calia", ["10.240.0.1/32"], {
-      tiers: [tier("default", [gnp("web")])],
-      profileIds: ["kns.a"],
-    }),
-  });
-  return s;
-}
+const desiredState = (): DesiredPolicyState => sampleState();
 
 async function nft(script: string) {
   await ns.execOk(["nft", "-f", "-"], { input: script });
