@@ -17,3 +17,12 @@ export {
   StartupError,
   type StartupResult,
 } from "./startup.js";
+export {
+  candidatePools,
+  derivedVtepMac,
+  reconcileTunnelAddresses,
+  TUNNEL_TYPES,
+  type TunnelKind,
+  tunnelHandle,
+  watchTunnelAddresses,
+} from "./tunnel-addrs.js";

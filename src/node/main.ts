@@ -9,6 +9,7 @@ import { packageVersion } from "../lib/version.js";
 import { healthCheck } from "./health.js";
 import { runNode } from "./run.js";
 import { runStartup } from "./startup.js";
+import { reconcileTunnelAddresses } from "./tunnel-addrs.js";
 
 const FLAGS = new Set([
   "-startup",
@@ -48,6 +49,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   try {
     store = await openDatastore(loadClientConfigFromEnv(env));
     nodeName = (await runStartup(store, env, (msg) => log.info(msg))).nodeName;
+    await reconcileTunnelAddresses(store, nodeName, {
+      info: (msg) => log.info(msg),
+      warn: (msg) => log.warn(msg),
+    });
   } catch (err) {
     process.stderr.write(`calico-node: ${(err as Error).message}\n`);
     process.exit(1);

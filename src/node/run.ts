@@ -9,6 +9,7 @@ import type { ResourceStore } from "../datastore/index.js";
 import { type FelixHandle, startFelix } from "../felix/index.js";
 import type { Logger } from "../lib/log.js";
 import { nodePaths } from "./paths.js";
+import { watchTunnelAddresses } from "./tunnel-addrs.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -57,6 +58,10 @@ export async function runNode(
     });
   };
 
+  const tunnels = watchTunnelAddresses(store, nodeName, {
+    info: (msg) => log.info(msg),
+    warn: (msg) => log.warn(msg),
+  });
   await runFelix();
   if (backend === "bird") {
     mkdirSync(paths.runDir, { recursive: true });
@@ -75,6 +80,7 @@ export async function runNode(
   return {
     stop: async () => {
       stopping = true;
+      await tunnels.stop();
       await confd?.stop();
       await bird?.stop();
       await felix?.stop();
