@@ -66,7 +66,11 @@ function isOn(mode: unknown): boolean {
 }
 
 /** Pools that may hold this node's tunnel address of the given type. */
-export function candidatePools(type: TunnelType, pools: readonly Resource[], nodeLabels: Record<string, string>): string[] {
+export function candidatePools(
+  type: TunnelType,
+  pools: readonly Resource[],
+  nodeLabels: Record<string, string>,
+): string[] {
   const out: string[] = [];
   for (const pool of pools) {
     const spec = (pool.spec ?? {}) as Spec;
@@ -145,7 +149,8 @@ export async function reconcileTunnelAddresses(
       }
       let addr = current && (await keepable(ipam, current, handle, type, nodeName, candidates));
       if (!addr) {
-        if (current) log.info(`${type.kind} tunnel address ${current} of ${nodeName} is not usable; reassigning`);
+        if (current)
+          log.info(`${type.kind} tunnel address ${current} of ${nodeName} is not usable; reassigning`);
         await releaseHandle(ipam, handle);
         const res = await ipam.autoAssign({
           ...(type.family === 4 ? { num4: 1, ipv4Pools: candidates } : { num6: 1, ipv6Pools: candidates }),
@@ -203,7 +208,12 @@ async function keepable(
     // An allocation from before handles existed: take it over under our handle.
     await ipam.releaseIPs([addr]);
     try {
-      await ipam.assignIP({ ip: addr, handleId: handle, attrs: { node: nodeName, type: type.attrType }, hostname: nodeName });
+      await ipam.assignIP({
+        ip: addr,
+        handleId: handle,
+        attrs: { node: nodeName, type: type.attrType },
+        hostname: nodeName,
+      });
       return addr;
     } catch {
       return undefined;
@@ -234,7 +244,9 @@ async function releaseIfOurs(
   }
   if (!attrs.handleId && Object.keys(attrs.attrs).length === 0) await ipam.releaseIPs([addr]);
   else if (attrs.handleId !== handle)
-    log.warn(`${type.kind} tunnel address ${addr} of ${nodeName} belongs to someone else (${attrs.handleId}); left alone`);
+    log.warn(
+      `${type.kind} tunnel address ${addr} of ${nodeName} belongs to someone else (${attrs.handleId}); left alone`,
+    );
 }
 
 export interface TunnelWatcher {

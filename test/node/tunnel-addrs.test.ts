@@ -27,12 +27,18 @@ let client: CalicoClient;
 const quiet = { info: () => undefined, warn: () => undefined };
 
 function pool(name: string, cidr: string, spec: Record<string, unknown> = {}): Resource {
-  return { apiVersion: API, kind: "IPPool", metadata: { name }, spec: { cidr, ...spec } } as unknown as Resource;
+  return {
+    apiVersion: API,
+    kind: "IPPool",
+    metadata: { name },
+    spec: { cidr, ...spec },
+  } as unknown as Resource;
 }
 
 async function setPool(name: string, cidr: string, spec: Record<string, unknown>): Promise<void> {
   const existing = await store.get({ kind: "IPPool", name }).catch(() => undefined);
-  if (existing) await client.update({ ...existing, spec: { ...(existing.spec as object), ...spec } } as Resource);
+  if (existing)
+    await client.update({ ...existing, spec: { ...(existing.spec as object), ...spec } } as Resource);
   else await client.create(pool(name, cidr, spec));
 }
 
@@ -57,7 +63,8 @@ afterAll(async () => {
 beforeEach(async () => {
   for (const p of (await store.list("IPPool")).items)
     await store.delete({ kind: "IPPool", name: p.metadata?.name as string });
-  for (const n of (await store.list("Node")).items) await store.delete({ kind: "Node", name: n.metadata?.name as string });
+  for (const n of (await store.list("Node")).items)
+    await store.delete({ kind: "Node", name: n.metadata?.name as string });
   for (const k of (await kv.list("/calico/ipam/")).kvs) await kv.delete(k.key);
   await client.create({
     apiVersion: API,
@@ -129,7 +136,11 @@ describe("tunnel addresses in etcd", () => {
     expect(spec.ipv4VXLANTunnelAddr).toBeUndefined();
     expect(spec.vxlanTunnelMACAddr).toBeUndefined();
     await expect(ipam().getAssignmentAttributes(vxlan as string)).rejects.toThrow();
-    expect(await ipam().ipsByHandle("vxlan-tunnel-addr-node1").catch(() => [])).toEqual([]);
+    expect(
+      await ipam()
+        .ipsByHandle("vxlan-tunnel-addr-node1")
+        .catch(() => []),
+    ).toEqual([]);
   });
 
   it("IPIP and IPv6 VXLAN go in their own fields with their own handles", async () => {
@@ -142,7 +153,9 @@ describe("tunnel addresses in etcd", () => {
     expect(spec.ipv6VXLANTunnelAddr).toBe(got["vxlan-v6"]);
     expect(got["vxlan-v6"]).toMatch(/^fd00:61:/);
     expect(spec.vxlanTunnelMACAddrV6).toBe(derivedVtepMac("node1", 6));
-    expect((await ipam().getAssignmentAttributes(got.ipip as string)).handleId).toBe("ipip-tunnel-addr-node1");
+    expect((await ipam().getAssignmentAttributes(got.ipip as string)).handleId).toBe(
+      "ipip-tunnel-addr-node1",
+    );
     expect((await ipam().getAssignmentAttributes(got["vxlan-v6"] as string)).attrs.type).toBe(
       "vxlanV6TunnelAddress",
     );
@@ -169,7 +182,10 @@ describe("tunnel addresses in etcd", () => {
     const watcher = watchTunnelAddresses(store, "node1", quiet);
     try {
       await setPool("p", "10.65.0.0/16", { vxlanMode: "Always" });
-      await eventually(async () => expect((await nodeSpec()).ipv4VXLANTunnelAddr).toMatch(/^10\.65\./), 10_000);
+      await eventually(
+        async () => expect((await nodeSpec()).ipv4VXLANTunnelAddr).toMatch(/^10\.65\./),
+        10_000,
+      );
       await setPool("p", "10.65.0.0/16", { vxlanMode: "Never" });
       await eventually(async () => expect((await nodeSpec()).ipv4VXLANTunnelAddr).toBeUndefined(), 10_000);
     } finally {

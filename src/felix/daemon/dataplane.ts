@@ -9,6 +9,8 @@ import {
   defaultRenderConfig,
   PolicyDataplane,
   policyBackendFromConfig,
+  type TunnelLog,
+  tunnelOptionsFromConfig,
 } from "../dataplane/index.js";
 
 export interface DaemonDataplane {
@@ -23,9 +25,16 @@ export interface DaemonDataplane {
   interfacesChanged(): void;
 }
 
+/** Who the dataplane runs for: the host's name (its own VTEP, its node IP) and where it logs. */
+export interface DataplaneContext {
+  hostname: string;
+  log?: TunnelLog;
+}
+
 export type DataplaneFactory = (
   config: Readonly<Record<string, string>>,
   run: CommandRunner,
+  context: DataplaneContext,
 ) => DaemonDataplane;
 
 function endpointToHostAction(value: string | undefined): "drop" | "accept" | "return" {
@@ -39,7 +48,7 @@ function endpointToHostAction(value: string | undefined): "drop" | "accept" | "r
   }
 }
 
-export const policyDataplaneFactory: DataplaneFactory = (config, run) =>
+export const policyDataplaneFactory: DataplaneFactory = (config, run, context) =>
   new PolicyDataplane(
     run,
     defaultRenderConfig({
@@ -57,5 +66,6 @@ export const policyDataplaneFactory: DataplaneFactory = (config, run) =>
         : { programClusterRoutes: config.ProgramClusterRoutes }),
       ipv6: (config.Ipv6Support ?? config.IPv6Support ?? "true").toLowerCase() !== "false",
       ipForwarding: (config.IPForwarding ?? "Enabled").toLowerCase() !== "disabled",
+      tunnels: tunnelOptionsFromConfig(config, context.hostname, context.log),
     },
   );

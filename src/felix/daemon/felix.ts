@@ -310,7 +310,7 @@ class Felix {
     if (!this.#config) {
       this.#config = msg.config;
       this.log.info({ config: msg.config }, "Effective configuration loaded");
-      this.#dataplane = this.#factory(msg.config, this.#run);
+      this.#dataplane = this.#factory(msg.config, this.#run, { hostname: this.hostname, log: this.log });
       const prefixes = (msg.config.InterfacePrefix ?? "cali").split(",").map((p) => p.trim());
       this.#monitor = new InterfaceMonitor(prefixes, (iface) => this.#onInterfaceChange(iface));
       this.#monitor.start();

@@ -5,17 +5,12 @@
  * Felix owns follows `ProgramClusterRoutes`; BIRD programs the rest. Felix's routes carry protocol
  * 80, which marks them as its own: anything else in the table (BIRD's, the admin's) is left alone.
  */
-import type { IPPoolType, RouteUpdate } from "../calc/messages.js";
+import type { IPPoolType } from "../calc/messages.js";
 import type { CommandRunner } from "./exec.js";
 import { canonicalNet } from "./nft/elements.js";
+import type { ClusterRoute } from "./tunnels/plan.js";
 
 export const FELIX_ROUTE_PROTOCOL = "80";
-
-export interface ClusterRoute {
-  dst: string;
-  /** Next hop (the remote node's IP); absent for a blackhole. */
-  via?: string;
-}
 
 /** Pool types whose cluster routes Felix programs, per `ProgramClusterRoutes` (default `EnabledIPIPOnly`). */
 export function felixOwnedPoolTypes(setting: string | undefined): Set<IPPoolType> {
@@ -31,34 +26,27 @@ export function felixOwnedPoolTypes(setting: string | undefined): Set<IPPoolType
   }
 }
 
-/**
- * The cluster routes wanted from the route resolver's updates. Remote blocks in IPIP and VXLAN
- * pools need tunnel devices, which calc-ts does not manage (this kernel has no ipip module), so
- * only no-encap remote blocks get a route; blackholes are made for every owned pool type.
- */
-export function desiredClusterRoutes(
-  routes: Iterable<RouteUpdate>,
-  owned: ReadonlySet<IPPoolType>,
-): ClusterRoute[] {
-  const out: ClusterRoute[] = [];
-  for (const r of routes) {
-    if (!owned.has(r.ipPoolType)) continue;
-    if (r.blackhole) out.push({ dst: canonicalNet(r.dst) });
-    else if (
-      r.ipPoolType === "no-encap" &&
-      r.types.includes("remote-workload") &&
-      r.dstNodeIp &&
-      !r.types.includes("local-workload")
-    )
-      out.push({ dst: canonicalNet(r.dst), via: r.dstNodeIp });
-  }
-  return out;
-}
-
 interface KernelRoute {
   dst: string;
   type?: string;
   gateway?: string;
+  dev?: string;
+  flags?: string[];
+}
+
+function sameRoute(k: KernelRoute, w: ClusterRoute): boolean {
+  if (!w.via) return k.type === "blackhole";
+  return (
+    k.gateway === w.via &&
+    (w.dev === undefined || k.dev === w.dev) &&
+    (k.flags ?? []).includes("onlink") === (w.onlink ?? false)
+  );
+}
+
+function routeLine(r: ClusterRoute): string {
+  if (!r.via) return `route replace blackhole ${r.dst} proto ${FELIX_ROUTE_PROTOCOL}`;
+  const dev = r.dev ? ` dev ${r.dev}` : "";
+  return `route replace ${r.dst} via ${r.via}${dev}${r.onlink ? " onlink" : ""} proto ${FELIX_ROUTE_PROTOCOL}`;
 }
 
 export class ClusterRoutesDriver {
@@ -92,7 +80,7 @@ export class ClusterRoutesDriver {
       for (const k of await this.read(family)) {
         const dst = canonicalNet(k.dst);
         const w = want.get(dst);
-        const matches = w && (w.via ? k.gateway === w.via : k.type === "blackhole");
+        const matches = w && sameRoute(k, w);
         if (matches && !have.has(dst)) have.add(dst);
         else
           lines.push(
@@ -101,11 +89,7 @@ export class ClusterRoutesDriver {
       }
       for (const [dst, r] of want) {
         if (have.has(dst)) continue;
-        lines.push(
-          r.via
-            ? `route replace ${dst} via ${r.via} proto ${FELIX_ROUTE_PROTOCOL}`
-            : `route replace blackhole ${dst} proto ${FELIX_ROUTE_PROTOCOL}`,
-        );
+        lines.push(routeLine(r));
       }
       if (lines.length === 0) continue;
       const batch = `${lines.join("\n")}\n`;

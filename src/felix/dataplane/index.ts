@@ -1,10 +1,4 @@
-export {
-  type ClusterRoute,
-  ClusterRoutesDriver,
-  desiredClusterRoutes,
-  FELIX_ROUTE_PROTOCOL,
-  felixOwnedPoolTypes,
-} from "./cluster-routes.js";
+export { ClusterRoutesDriver, FELIX_ROUTE_PROTOCOL, felixOwnedPoolTypes } from "./cluster-routes.js";
 export type { CommandResult, CommandRunner } from "./exec.js";
 export { localRunner } from "./exec.js";
 export { InterfaceMonitor } from "./interfaces/monitor.js";
@@ -31,3 +25,16 @@ export { defaultRenderConfig } from "./rules/config.js";
 export { allocateMarks } from "./rules/marks.js";
 export { renderPolicyTable } from "./rules/ruleset.js";
 export { DesiredPolicyState } from "./state.js";
+export { TunnelConfigError, tunnelOptionsFromConfig } from "./tunnels/config.js";
+export { DEFAULT_MTU_FILE, TunnelManager, type TunnelLog, type TunnelOptions } from "./tunnels/manager.js";
+export {
+  type ClusterRoute,
+  computeMtus,
+  detectHostMtu,
+  IPIP_DEVICE,
+  type Mtus,
+  planTunnels,
+  type TunnelPlan,
+  VXLAN_DEVICE,
+} from "./tunnels/plan.js";
+export { VxlanDriver } from "./tunnels/vxlan-driver.js";

@@ -1,5 +1,5 @@
 import type { ToDataplane } from "../calc/messages.js";
-import { ClusterRoutesDriver, desiredClusterRoutes, felixOwnedPoolTypes } from "./cluster-routes.js";
+import { ClusterRoutesDriver, felixOwnedPoolTypes } from "./cluster-routes.js";
 import type { CommandRunner } from "./exec.js";
 import { InterfaceSysctls, type Link } from "./interfaces/sysctls.js";
 import { desiredIPSets, IpsetsDriver, planIpsets } from "./ipsets/ipsets.js";
@@ -11,6 +11,8 @@ import { type WorkloadRoute, WorkloadRoutesDriver } from "./routes.js";
 import type { RenderConfig } from "./rules/config.js";
 import { hasNatOutgoing, renderPolicyTable } from "./rules/ruleset.js";
 import { DesiredPolicyState } from "./state.js";
+import { TunnelManager, type TunnelOptions } from "./tunnels/manager.js";
+import { DEFAULT_MTU_IFACE_PATTERN } from "./tunnels/plan.js";
 
 const ROUTE_MESSAGES = new Set<ToDataplane["type"]>([
   "WorkloadEndpointUpdate",
@@ -29,6 +31,8 @@ export interface PolicyApplyResult {
   iptables?: Record<Family, string>;
   routes: Record<Family, string>;
   clusterRoutes: Record<Family, string>;
+  /** Commands run on the VXLAN and IPIP devices and their entries. */
+  tunnels: string[];
 }
 
 export interface PolicyDataplaneOptions {
@@ -38,7 +42,16 @@ export interface PolicyDataplaneOptions {
   ipv6?: boolean;
   /** `IPForwarding` (default Enabled): turn on forwarding globally. */
   ipForwarding?: boolean;
+  /** This host and the overlay's settings; without them no MTU file is written. */
+  tunnels?: TunnelOptions;
 }
+
+const NO_TUNNEL_OPTIONS: TunnelOptions = {
+  hostname: "",
+  settings: { vni: 4096, port: 4789, vxlanMtu: 0, ipipMtu: 0 },
+  mtuIfacePattern: new RegExp(DEFAULT_MTU_IFACE_PATTERN),
+  mtuFile: "",
+};
 
 /**
  * Felix's mode from its config: `NFTablesMode=Disabled` selects iptables, whose flavour comes from
@@ -72,6 +85,7 @@ export class PolicyDataplane {
   private readonly routes: WorkloadRoutesDriver;
   private readonly clusterRoutes: ClusterRoutesDriver;
   private readonly sysctls: InterfaceSysctls;
+  private readonly tunnels: TunnelManager;
   private dirty = true;
   /** Policy-only changes skip the interface and route reads, which cost more than the change. */
   private routesDirty = true;
@@ -84,6 +98,7 @@ export class PolicyDataplane {
     private readonly opts: PolicyDataplaneOptions = {},
   ) {
     this.clusterRoutes = new ClusterRoutesDriver(run);
+    this.tunnels = new TunnelManager(run, opts.tunnels ?? NO_TUNNEL_OPTIONS);
     this.sysctls = new InterfaceSysctls(run, {
       ipv6: opts.ipv6 ?? true,
       ipForwarding: opts.ipForwarding ?? true,
@@ -95,9 +110,10 @@ export class PolicyDataplane {
   }
 
   onUpdate(msg: ToDataplane): void {
-    if (!this.state.onUpdate(msg)) return;
+    const tunnel = this.tunnels.onUpdate(msg);
+    if (!this.state.onUpdate(msg) && !tunnel) return;
     this.dirty = true;
-    if (ROUTE_MESSAGES.has(msg.type)) this.routesDirty = true;
+    if (tunnel || ROUTE_MESSAGES.has(msg.type)) this.routesDirty = true;
   }
 
   /** A workload interface appeared, changed or went: routes and sysctls need another look. */
@@ -111,6 +127,7 @@ export class PolicyDataplane {
     this.nft.invalidate();
     this.iptables.invalidate();
     this.ipsets.invalidate();
+    this.tunnels.resync();
     this.dirty = true;
     this.routesDirty = true;
   }
@@ -176,22 +193,22 @@ export class PolicyDataplane {
     }
   }
 
-  private async applyRoutes(): Promise<Pick<PolicyApplyResult, "routes" | "clusterRoutes">> {
+  /** Tunnel devices before the cluster routes that leave through them. */
+  private async applyRoutes(): Promise<Pick<PolicyApplyResult, "routes" | "clusterRoutes" | "tunnels">> {
     const links = await this.sysctls.links();
     await this.sysctls.apply(this.state.workloadsByInterface().keys(), links);
     const routes = await this.routes.apply(this.workloadRoutes(links));
     const owned = felixOwnedPoolTypes(this.opts.programClusterRoutes);
-    const clusterRoutes = await this.clusterRoutes.apply(
-      desiredClusterRoutes(this.state.routes.values(), owned),
-    );
-    return { routes, clusterRoutes };
+    const tunnels = await this.tunnels.apply(links.values(), this.state.routes.values(), owned);
+    const clusterRoutes = await this.clusterRoutes.apply(tunnels.plan.routes);
+    return { routes, clusterRoutes, tunnels: tunnels.commands };
   }
 
   private async applyAll(routesDirty: boolean): Promise<PolicyApplyResult> {
     const unchanged = { 4: "", 6: "" };
-    const { routes, clusterRoutes } = routesDirty
+    const { routes, clusterRoutes, tunnels } = routesDirty
       ? await this.applyRoutes()
-      : { routes: unchanged, clusterRoutes: unchanged };
+      : { routes: unchanged, clusterRoutes: unchanged, tunnels: [] };
     await this.removeOtherMode();
     let result: PolicyApplyResult;
     if (this.backend.kind === "nftables") {
@@ -199,12 +216,13 @@ export class PolicyDataplane {
         renderPolicyTable(this.state, 4, this.cfg),
         renderPolicyTable(this.state, 6, this.cfg),
       ]);
-      result = { nft: { 4: v4 as ApplyResult, 6: v6 as ApplyResult }, routes, clusterRoutes };
+      result = { nft: { 4: v4 as ApplyResult, 6: v6 as ApplyResult }, routes, clusterRoutes, tunnels };
     } else {
       result = {
         iptables: { 4: await this.applyIptables(4), 6: await this.applyIptables(6) },
         routes,
         clusterRoutes,
+        tunnels,
       };
     }
     return result;

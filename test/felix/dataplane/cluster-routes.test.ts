@@ -4,18 +4,30 @@
  * routes are never touched, and Felix's own stale routes are swept.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RouteUpdate } from "../../../src/felix/calc/messages.js";
-import {
-  ClusterRoutesDriver,
-  desiredClusterRoutes,
-  felixOwnedPoolTypes,
-} from "../../../src/felix/dataplane/cluster-routes.js";
+import type { IPPoolType, RouteUpdate } from "../../../src/felix/calc/messages.js";
+import { ClusterRoutesDriver, felixOwnedPoolTypes } from "../../../src/felix/dataplane/cluster-routes.js";
 import { PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
+import { planTunnels } from "../../../src/felix/dataplane/tunnels/plan.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
 
 let ns: Netns;
 const run = (argv: string[], input?: string) => ns.exec(argv, input === undefined ? {} : { input });
+
+/** Cluster routes with no overlay enabled. */
+function desiredClusterRoutes(routes: RouteUpdate[], owned: ReadonlySet<IPPoolType>) {
+  return planTunnels({
+    hostname: "me",
+    vxlanEnabled: false,
+    ipipEnabled: false,
+    vteps: new Map(),
+    routes,
+    owned,
+    hostMtu: 1500,
+    settings: { vni: 4096, port: 4789, vxlanMtu: 0, ipipMtu: 0 },
+    ipipAvailable: false,
+  }).routes;
+}
 
 function route(dst: string, over: Partial<RouteUpdate> = {}): RouteUpdate {
   return {

@@ -9,6 +9,7 @@ import type { CommandRunner } from "../exec.js";
 export interface Link {
   ifindex: number;
   ifname: string;
+  mtu?: number;
   operstate?: string;
   flags?: string[];
 }
