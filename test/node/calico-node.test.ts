@@ -42,6 +42,7 @@ function env(i: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     CALICO_CONFD_DIR: join(d, "confd"),
     FELIX_HEALTHENABLED: "true",
     FELIX_LOGFILEPATH: "none",
+    FELIX_MTUFILEPATH: join(d, "mtu"),
     FELIX_LOGSEVERITYSCREEN: "Warning",
     ...extra,
   };

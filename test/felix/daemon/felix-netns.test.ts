@@ -46,6 +46,7 @@ function felixEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     FELIX_PROMETHEUSMETRICSENABLED: "true",
     FELIX_PROMETHEUSMETRICSHOST: "127.0.0.1",
     FELIX_LOGFILEPATH: "none",
+    FELIX_MTUFILEPATH: join(dir, "mtu"),
     FELIX_NFTABLESREFRESHINTERVAL: "1",
     ...extra,
   };

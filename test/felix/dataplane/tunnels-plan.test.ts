@@ -209,7 +209,9 @@ describe("MTU", () => {
   const pattern = new RegExp(DEFAULT_MTU_IFACE_PATTERN);
   it("takes the smallest up interface matching the pattern, else Felix's 1460", () => {
     const links = [
-      { ifname: "lo", mtu: 65536, operstate: "UNKNOWN", flags: ["UP"] },
+      { ifname: "lo", mtu: 65536, operstate: "UNKNOWN", flags: ["UP", "LOWER_UP"] },
+      { ifname: "eth3", mtu: 1300, operstate: "UNKNOWN", flags: ["UP"] },
+      { ifname: "eth4", mtu: 1460, operstate: "LOWERLAYERDOWN", flags: ["UP", "LOWER_UP"] },
       { ifname: "eth0", mtu: 9000, operstate: "UP" },
       { ifname: "eth1", mtu: 1450, operstate: "UP" },
       { ifname: "eth2", mtu: 1200, operstate: "DOWN" },

@@ -118,7 +118,9 @@ export function detectHostMtu(
   let best: { mtu: number; iface: string } | undefined;
   for (const l of links) {
     if (!pattern.test(l.ifname) || l.mtu === undefined) continue;
-    const up = l.operstate === "UP" || (l.operstate === "UNKNOWN" && (l.flags ?? []).includes("UP"));
+    // LOWER_UP (carrier) is current at once; operstate lags behind it by up to a second.
+    const flags = l.flags ?? [];
+    const up = l.operstate === "UP" || (flags.includes("UP") && flags.includes("LOWER_UP"));
     if (!up) continue;
     if (!best || l.mtu < best.mtu) best = { mtu: l.mtu, iface: l.ifname };
   }
