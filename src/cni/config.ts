@@ -40,6 +40,8 @@ export interface NetConf {
   /** 0 means "from the MTU file, else 1500" (resolved at ADD time). */
   mtu: number;
   requireMtuFile: boolean;
+  /** Where Felix wrote the pod MTU (calico-ts: settable so several nodes can share a host). */
+  mtuFilePath: string;
   numQueues: number;
   nodename?: string;
   nodenameFile: string;
@@ -55,6 +57,7 @@ export interface NetConf {
 }
 
 export const DEFAULT_NODENAME_FILE = "/var/lib/calico/nodename";
+export const DEFAULT_MTU_FILE = "/var/lib/calico/mtu";
 export const DEFAULT_IPAM_LOCK_FILE = "/var/run/calico/ipam.lock";
 const NETWORK_NAME = /^[a-zA-Z0-9_.-]+$/;
 
@@ -179,6 +182,7 @@ export function parseNetConf(stdin: string, defaultVersion: string): NetConf {
     logFileMaxCount: r.int("log_file_max_count", 10),
     mtu,
     requireMtuFile: r.bool("require_mtu_file"),
+    mtuFilePath: r.str("mtu_file_path") || DEFAULT_MTU_FILE,
     numQueues: numQueues <= 0 ? 1 : numQueues,
     nodename: r.str("nodename") || undefined,
     nodenameFile: r.str("nodename_file") || DEFAULT_NODENAME_FILE,

@@ -4,11 +4,10 @@ import type { NetConf } from "./config.js";
 import { CniError, ErrorCode } from "./errors.js";
 import { log } from "./log.js";
 
-export const MTU_FILE = "/var/lib/calico/mtu";
 const DEFAULT_MTU = 1500;
 
 /** Config value, else the MTU calico/node detected (its file), else the kernel default. */
-export async function resolveMtu(conf: NetConf, mtuFile = MTU_FILE): Promise<number> {
+export async function resolveMtu(conf: NetConf, mtuFile = conf.mtuFilePath): Promise<number> {
   if (conf.mtu > 0) return conf.mtu;
   let text: string;
   try {

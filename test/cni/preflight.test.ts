@@ -21,6 +21,13 @@ describe("MTU", () => {
     expect(await resolveMtu(conf(), join(dir, "absent"))).toBe(1500);
   });
 
+  it("reads the file named by mtu_file_path (several nodes on one host), /var/lib/calico/mtu by default", async () => {
+    const file = join(dir, "node2-mtu");
+    writeFileSync(file, "8950");
+    expect(conf().mtuFilePath).toBe("/var/lib/calico/mtu");
+    expect(await resolveMtu(conf({ mtu_file_path: file }))).toBe(8950);
+  });
+
   it("fails when the file is required but missing, or holds garbage", async () => {
     await expect(resolveMtu(conf({ require_mtu_file: true }), join(dir, "absent"))).rejects.toThrow(
       "failed to read MTU file",
