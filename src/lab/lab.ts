@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,9 +14,28 @@ import type { Resource } from "../api/index.js";
 import { BirdClient } from "../bgp/index.js";
 import { CalicoClient } from "../client/index.js";
 import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
+import { IPAMClient } from "../ipam/index.js";
+import { TUNNEL_TYPES, tunnelHandle } from "../node/index.js";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
-import { attachHost, createBridge } from "./fabric.js";
-import { type LabPaths, type LabPod, type LabState, labPaths, loadState, saveState } from "./state.js";
+import { attachHost, createBridge, enableRouting } from "./fabric.js";
+import {
+  DEFAULT_NETWORK,
+  describeNetwork,
+  encapEnv,
+  fabricBridges,
+  type LabNetwork,
+  nodeAddress,
+  usesBgp,
+} from "./network.js";
+import {
+  type LabNode,
+  type LabPaths,
+  type LabPod,
+  type LabState,
+  labPaths,
+  loadState,
+  saveState,
+} from "./state.js";
 
 const API = "projectcalico.org/v3";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -77,6 +96,14 @@ async function killAndWait(pid: number | undefined, ms = 5_000): Promise<void> {
   if (alive(pid)) process.kill(pid as number, "SIGKILL");
 }
 
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
@@ -107,9 +134,10 @@ export class Lab {
     }
   }
 
-  nodeEnv(name: string): NodeJS.ProcessEnv {
+  nodeEnv(name: string, net: LabNetwork = DEFAULT_NETWORK): NodeJS.ProcessEnv {
     const d = join(this.paths.dir, name);
     return {
+      ...encapEnv(net),
       PATH: process.env.PATH,
       NODENAME: name,
       DATASTORE_TYPE: "etcdv3",
@@ -123,16 +151,19 @@ export class Lab {
       FELIX_HEALTHENABLED: "true",
       FELIX_LOGFILEPATH: "none",
       FELIX_LOGSEVERITYSCREEN: "Info",
+      FELIX_MTUFILEPATH: join(d, "mtu"),
     };
   }
 
-  async up(nodes: number, progress: Progress): Promise<void> {
+  async up(nodes: number, progress: Progress, network: LabNetwork = DEFAULT_NETWORK): Promise<void> {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50)
       throw new LabError(`--nodes must be between 1 and 50, not ${nodes}`);
     if (loadState(this.paths)?.etcd)
       throw new LabError(`a lab is already running in ${this.paths.dir}: run \`calico-lab down\` first`);
+    if (network.encap === "ipip") await this.checkIpip();
     const { prefix } = this.paths;
     const state: LabState = { prefix, nodes: [], namespaces: {}, pods: {} };
+    if (network !== DEFAULT_NETWORK) state.network = network;
     mkdirSync(this.paths.dir, { recursive: true });
     saveState(this.paths, state);
 
@@ -183,19 +214,16 @@ export class Lab {
     await runOk("ip", ["netns", "add", fabric]);
     state.fabric = fabric;
     saveState(this.paths, state);
-    // The fabric's "router" is a dead end, but nodes need a default route for proxy ARP to
+    // On L2 the fabric's "router" is a dead end, but nodes need a default route for proxy ARP to
     // answer pods' ARP for 169.254.1.1 (the kernel only proxies for addresses routed elsewhere).
-    await createBridge(fabric, "172.30.0.254/24");
-    for (let i = 1; i <= nodes; i++) {
-      const name = `node${i}`;
-      const netns = `${prefix}-${name}`;
-      await runOk("ip", ["netns", "add", netns]);
-      const ip = `172.30.0.${i}`;
-      state.nodes.push({ name, netns, ip });
-      saveState(this.paths, state);
-      await attachHost(fabric, `n${i}`, { netns, address: `${ip}/24` });
-      await runOk("ip", ["-n", netns, "route", "add", "default", "via", "172.30.0.254", "dev", "eth0"]);
-    }
+    // On L3 it routes between the node subnets, and knows nothing of pod addresses.
+    for (const b of fabricBridges(network))
+      await createBridge(fabric, b.gateway, {
+        bridge: b.bridge,
+        ...(network.mtu ? { mtu: network.mtu } : {}),
+      });
+    if (network.fabric === "l3") await enableRouting(fabric);
+    for (let i = 1; i <= nodes; i++) await this.addNodeNamespace(state, i);
     for (const node of state.nodes) {
       progress(`starting calico-node on ${node.name}`);
       await this.startNode(state, node.name);
@@ -205,16 +233,96 @@ export class Lab {
     await this.waitReady(state, progress);
   }
 
+  /** The namespace of node `i`, plugged into its subnet's bridge with its default route. */
+  private async addNodeNamespace(state: LabState, i: number, subnet?: number): Promise<void> {
+    const net = state.network ?? DEFAULT_NETWORK;
+    const name = `node${i}`;
+    const netns = `${state.prefix}-${name}`;
+    const addr = nodeAddress(net, i, subnet);
+    await runOk("ip", ["netns", "add", netns]);
+    state.nodes.push({ name, netns, ip: addr.ip, ...(net.fabric === "l3" ? { subnet: addr.subnet } : {}) });
+    saveState(this.paths, state);
+    await attachHost(
+      state.fabric as string,
+      `n${i}`,
+      { netns, address: `${addr.ip}/${addr.prefixLength}` },
+      { bridge: addr.bridge, ...(net.mtu ? { mtu: net.mtu } : {}) },
+    );
+    await runOk("ip", ["-n", netns, "route", "add", "default", "via", addr.gateway, "dev", "eth0"]);
+  }
+
+  /** `--encap ipip` needs the kernel's ipip module; find out before making anything. */
+  private async checkIpip(): Promise<void> {
+    const probe = `${this.paths.prefix}-ipipcheck`;
+    await runOk("ip", ["netns", "add", probe]);
+    try {
+      const out = await run("ip", ["-n", probe, "link", "add", "name", "tunl0", "type", "ipip"]);
+      if (out.code !== 0)
+        throw new LabError(
+          `--encap ipip needs the kernel's ipip module, which this kernel lacks (ip link add type ipip: ${out.stderr.trim()}); use --encap vxlan`,
+        );
+    } finally {
+      await run("ip", ["netns", "del", probe]);
+    }
+  }
+
   async startNode(state: LabState, name: string): Promise<void> {
     const node = state.nodes.find((n) => n.name === name);
     if (!node) throw new LabError(`no node ${name}`);
     await killAndWait(node.pid);
     node.pid = detached(
       ["nsenter", `--net=${nsPath(node.netns)}`, process.execPath, BIN("calico-node")],
-      this.nodeEnv(name),
+      this.nodeEnv(name, state.network),
       join(this.paths.dir, name, "calico-node.log"),
     );
     saveState(this.paths, state);
+  }
+
+  /** A new node joins: its namespace on the fabric, calico-node started, ready. */
+  async nodeAdd(progress: Progress, subnet?: number): Promise<LabNode> {
+    const state = this.state();
+    const used = new Set(state.nodes.map((n) => n.name));
+    let i = 1;
+    while (used.has(`node${i}`)) i++;
+    if (i > 50) throw new LabError("the lab holds at most 50 nodes");
+    await this.addNodeNamespace(state, i, subnet);
+    const name = `node${i}`;
+    progress(`starting calico-node on ${name}`);
+    await this.startNode(state, name);
+    await this.waitReady(state, progress, [name]);
+    return state.nodes.find((n) => n.name === name) as LabNode;
+  }
+
+  /**
+   * A node leaves for good: its processes and namespace go, then what the datastore holds for it
+   * (tunnel addresses, block affinities, the Node itself), as decommissioning a host does.
+   */
+  async nodeRemove(name: string, progress: Progress): Promise<void> {
+    const state = this.state();
+    const node = state.nodes.find((n) => n.name === name);
+    if (!node) throw new LabError(`no node ${name}`);
+    const pods = Object.entries(state.pods)
+      .filter(([, p]) => p.node === name)
+      .map(([ref]) => ref);
+    if (pods.length > 0) throw new LabError(`${name} still runs ${pods.join(", ")}: delete those pods first`);
+    progress(`stopping ${name}`);
+    await this.killNode(name);
+    await run("ip", ["netns", "del", node.netns]);
+    await this.withClient(async (_client, store) => {
+      const ipam = IPAMClient.fromResourceStore(store, { defaultHostname: name });
+      for (const t of TUNNEL_TYPES)
+        await ipam.releaseByHandle(tunnelHandle(t.kind, name)).catch(() => undefined);
+      await ipam.removeIPAMHost(name);
+      for (const key of [
+        { kind: "FelixConfiguration", name: `node.${name}` },
+        { kind: "Node", name },
+      ] as const)
+        await store.delete(key).catch(() => undefined);
+    });
+    state.nodes = state.nodes.filter((n) => n.name !== name);
+    saveState(this.paths, state);
+    rmSync(join(this.paths.dir, name), { recursive: true, force: true });
+    progress(`${name} removed`);
   }
 
   /** Kills a node's calico-node (and the BIRD it runs), as a crash would. */
@@ -259,13 +367,14 @@ export class Lab {
   async nodeReady(state: LabState, name: string): Promise<string[]> {
     const node = state.nodes.find((n) => n.name === name);
     if (!node) return [`no node ${name}`];
-    const env = this.nodeEnv(name);
+    const env = this.nodeEnv(name, state.network);
+    const bgp = usesBgp(state.network ?? DEFAULT_NETWORK);
     const argv = [
       `--net=${nsPath(node.netns)}`,
       process.execPath,
       BIN("calico-node"),
       "-felix-ready",
-      "-bird-ready",
+      ...(bgp ? ["-bird-ready"] : []),
     ];
     const out = await run("nsenter", argv, { env });
     if (out.code !== 0)
@@ -273,7 +382,7 @@ export class Lab {
         .trim()
         .split("\n")
         .filter((l) => l);
-    if (state.nodes.length > 1 && (await this.bgpEstablished(name)) === 0)
+    if (bgp && state.nodes.length > 1 && (await this.bgpEstablished(name)) === 0)
       return ["no BGP session established yet"];
     return [];
   }
@@ -308,7 +417,6 @@ export class Lab {
       type: "calico",
       datastore_type: "etcdv3",
       etcd_endpoints: `unix://${this.paths.etcdSocket}`,
-      mtu: 1500,
       ipam: { type: "calico-ipam" },
       policy: { type: "k8s" },
       log_level: "warning",
@@ -388,6 +496,7 @@ export class Lab {
       ...this.netconf(),
       nodename: pod.node,
       nodename_file: join(this.paths.dir, pod.node, "nodename"),
+      mtu_file_path: join(this.paths.dir, pod.node, "mtu"),
     };
     return run(
       "nsenter",
@@ -554,19 +663,39 @@ export class Lab {
     const state = this.state();
     const lines = [
       `etcd: ${this.etcdUrl(state)} (pid ${state.etcd?.pid}, ${alive(state.etcd?.pid) ? "running" : "NOT RUNNING"})`,
+      `network: ${describeNetwork(state.network ?? DEFAULT_NETWORK)}`,
       "",
-      "NODE     ADDRESS       STATUS",
+      "NODE     ADDRESS       SUBNET           TUNNEL         MTU    STATUS",
     ];
+    const tunnels = await this.tunnelAddresses().catch(() => new Map<string, string>());
     for (const n of state.nodes) {
       const failures = alive(n.pid) ? await this.nodeReady(state, n.name) : ["calico-node is not running"];
+      const subnet = `${n.ip.split(".").slice(0, 3).join(".")}.0/24`;
+      const mtu = readText(join(this.paths.dir, n.name, "mtu")) ?? "-";
       lines.push(
-        `${n.name.padEnd(8)} ${n.ip.padEnd(13)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
+        `${n.name.padEnd(8)} ${n.ip.padEnd(13)} ${subnet.padEnd(16)} ${(tunnels.get(n.name) ?? "-").padEnd(14)} ${mtu.padEnd(6)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
       );
     }
     lines.push("", "POD                      NODE     IP");
     for (const [ref, p] of Object.entries(state.pods).sort())
       lines.push(`${ref.padEnd(24)} ${p.node.padEnd(8)} ${p.ip}`);
     return `${lines.join("\n")}\n`;
+  }
+
+  /** Each node's VXLAN or IPIP tunnel address, from its Node resource. */
+  private async tunnelAddresses(): Promise<Map<string, string>> {
+    return this.withClient(async (_c, store) => {
+      const out = new Map<string, string>();
+      for (const node of (await store.list("Node")).items) {
+        const spec = (node.spec ?? {}) as {
+          ipv4VXLANTunnelAddr?: string;
+          bgp?: { ipv4IPIPTunnelAddr?: string };
+        };
+        const addr = spec.ipv4VXLANTunnelAddr ?? spec.bgp?.ipv4IPIPTunnelAddr;
+        if (addr && node.metadata?.name) out.set(node.metadata.name, addr);
+      }
+      return out;
+    });
   }
 
   env(): string {

@@ -1,6 +1,7 @@
 /** `calico-lab`: the command line of the multi-node lab. Exit 1 on failure, 2 on bad usage. */
 import { Command, InvalidArgumentError } from "commander";
 import { Lab } from "./lab.js";
+import { type LabNetwork, parseNetwork } from "./network.js";
 import type { LabPod } from "./state.js";
 
 function parseLabels(text: string | undefined): Record<string, string> {
@@ -67,12 +68,42 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .command("up")
     .description("create the lab: etcd, N node namespaces running calico-node, BGP mesh")
     .option("--nodes <N>", "number of nodes", intOption, 3)
-    .action(async (o: { nodes: number }) => {
-      await lab.up(o.nodes, progress);
-      process.stdout.write(
-        `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,
-      );
-    });
+    .option(
+      "--fabric <l2|l3>",
+      "l2: one bridge (default); l3: node subnets joined by a router that knows no pod address",
+    )
+    .option("--subnets <K>", "node subnets of an l3 fabric (default 2)", intOption)
+    .option("--encap <vxlan|ipip|none>", "encapsulation of the default pool (default none: BGP-routed)")
+    .option("--cross-subnet", "encapsulate only between subnets (the pool's CrossSubnet mode)")
+    .option(
+      "--mtu <N>",
+      "MTU of the fabric links (default 1500); Felix derives the tunnel and pod MTUs",
+      intOption,
+    )
+    .action(
+      async (o: {
+        nodes: number;
+        fabric?: string;
+        subnets?: number;
+        encap?: string;
+        crossSubnet?: boolean;
+        mtu?: number;
+      }) => {
+        let network: LabNetwork | undefined;
+        try {
+          network =
+            o.fabric || o.encap || o.crossSubnet || o.subnets !== undefined || o.mtu !== undefined
+              ? parseNetwork(o)
+              : undefined;
+        } catch (err) {
+          program.error(`calico-lab: ${(err as Error).message}`, { exitCode: 2 });
+        }
+        await lab.up(o.nodes, progress, network);
+        process.stdout.write(
+          `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,
+        );
+      },
+    );
   program
     .command("down")
     .description("remove every namespace, process and file the lab made")
@@ -89,6 +120,19 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .action(() => {
       process.stdout.write(lab.env());
     });
+  const node = program.command("node").description("nodes joining and leaving the running lab");
+  node
+    .command("add")
+    .description("a new node joins: namespace on the fabric, calico-node, ready")
+    .option("--subnet <K>", "l3 fabric: the subnet to join (default: the next in turn)", intOption)
+    .action(async (o: { subnet?: number }) => {
+      const n = await lab.nodeAdd(progress, o.subnet);
+      process.stdout.write(`${n.name} ${n.ip}\n`);
+    });
+  node
+    .command("remove <node>")
+    .description("a node leaves for good: its processes, namespace, tunnel addresses, affinities and Node go")
+    .action((name: string) => lab.nodeRemove(name, progress));
   const ns = program
     .command("namespace")
     .description("Kubernetes-style namespaces (Calico profiles kns.<name>)");

@@ -1,11 +1,14 @@
 /** The lab's record of everything it made, so `down` can remove exactly that, even after a crash. */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { LabNetwork } from "./network.js";
 
 export interface LabNode {
   name: string;
   netns: string;
   ip: string;
+  /** 1-based subnet of an L3 fabric. */
+  subnet?: number;
   pid?: number;
 }
 
@@ -25,6 +28,8 @@ export interface LabState {
   prefix: string;
   etcd?: { pid: number; port: number };
   fabric?: string;
+  /** Fabric layout and encapsulation; absent in labs made before it existed (L2, none). */
+  network?: LabNetwork;
   nodes: LabNode[];
   namespaces: Record<string, Record<string, string>>;
   pods: Record<string, LabPod>;
