@@ -50,4 +50,5 @@ export {
   type WorkloadEndpointIdentifiers,
   WorkloadEndpointNameError,
   workloadEndpointName,
+  workloadEndpointNameErrors,
 } from "./workload-endpoint-name.js";

@@ -2,6 +2,7 @@
  * WorkloadEndpoint names are derived from the spec's identifiers: the segments below joined by
  * `-`, with each `-` inside a segment doubled so the name can be split back apart.
  */
+import type { ValidationError } from "./validation/errors.js";
 
 export interface WorkloadEndpointIdentifiers {
   node?: string;
@@ -54,4 +55,30 @@ export function workloadEndpointName(ids: WorkloadEndpointIdentifiers): string {
     parts.push(v.replaceAll("-", "--"));
   }
   return parts.join("-");
+}
+
+/**
+ * Why `name` cannot be stored for an endpoint with `spec`'s identifiers: an identifier the name
+ * needs is missing or malformed, or the name is not the derived one. An empty name is fine (the
+ * client derives it). Calico's client checks this before validating; its validator does not.
+ */
+export function workloadEndpointNameErrors(
+  name: unknown,
+  spec: WorkloadEndpointIdentifiers,
+): ValidationError[] {
+  let expected: string;
+  try {
+    expected = workloadEndpointName(spec);
+  } catch (err) {
+    if (!(err instanceof WorkloadEndpointNameError)) throw err;
+    return [{ field: `spec.${err.field}`, value: err.value, reason: err.reason }];
+  }
+  if (typeof name !== "string" || name === "" || name === expected) return [];
+  return [
+    {
+      field: "metadata.name",
+      value: name,
+      reason: `the WorkloadEndpoint name does not match the primary identifiers assigned in the Spec: expected name ${expected}`,
+    },
+  ];
 }

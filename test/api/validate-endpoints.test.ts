@@ -5,6 +5,7 @@ import {
   validate,
   WorkloadEndpointNameError,
   workloadEndpointName,
+  workloadEndpointNameErrors,
 } from "../../src/api/index.js";
 import { resource, samples, summary } from "./samples.js";
 
@@ -50,21 +51,17 @@ describe("workloadEndpointName", () => {
 describe("validate: WorkloadEndpoint", () => {
   const wep = samples.WorkloadEndpoint!;
 
-  it("requires the name to match the spec", () => {
+  it("leaves the name and identifiers to the client (workloadEndpointNameErrors)", () => {
     const renamed = { ...wep, metadata: { ...wep.metadata, name: "node1-k8s-web-0-eth0" } };
-    expect(formatValidationErrors(validate(applyDefaults(renamed)))).toBe(
+    expect(validate(applyDefaults(renamed))).toEqual([]);
+    expect(formatValidationErrors(workloadEndpointNameErrors(renamed.metadata.name, wep.spec!))).toBe(
       "error with field metadata.name = 'node1-k8s-web-0-eth0' (the WorkloadEndpoint name does not match the primary identifiers assigned in the Spec: expected name node1-k8s-web--0-eth0)",
     );
-  });
-
-  it("reports identifiers the name needs", () => {
+    expect(workloadEndpointNameErrors(wep.metadata.name, wep.spec!)).toEqual([]);
+    expect(workloadEndpointNameErrors(undefined, wep.spec!)).toEqual([]);
+    expect(check("WorkloadEndpoint", "", { interfaceName: "cali1" }, { namespace: "x" })).toEqual([]);
     expect(
-      check(
-        "WorkloadEndpoint",
-        "",
-        { orchestrator: "k8s", node: "n", interfaceName: "cali1" },
-        { namespace: "x" },
-      ),
+      summary(workloadEndpointNameErrors("", { orchestrator: "k8s", node: "n", endpoint: "eth0" })),
     ).toEqual(["spec.pod: field should be assigned"]);
   });
 
@@ -160,7 +157,7 @@ describe("validate: KubeControllersConfiguration and CalicoNodeStatus", () => {
   it("requires the CalicoNodeStatus request fields", () => {
     expect(check("CalicoNodeStatus", "s", { classes: ["Agent", "Agent", "Magic"] })).toEqual([
       "spec.node: Required value",
-      "spec.classes: duplicate value",
+      "spec.classes[1]: Duplicate value",
       'spec.classes[2]: supported values: "Agent", "BGP", "Routes"',
       "spec.updatePeriodSeconds: Required value",
     ]);

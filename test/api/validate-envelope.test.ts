@@ -105,13 +105,9 @@ describe("validate: envelope", () => {
     ]);
   });
 
-  it("requires a namespace on namespaced kinds and forbids it elsewhere", () => {
-    expect(summary(validate(applyDefaults(resource("NetworkPolicy", "a", {}))))).toEqual([
-      "metadata.namespace: namespace is not specified on namespaced resource",
-    ]);
-    expect(summary(validate(resource("Profile", "a", {}, { namespace: "x" })))).toEqual([
-      "metadata.namespace: namespace should not be specified for a non-namespaced resource",
-    ]);
+  it("leaves the namespace to the resource layer, as Calico's validator does", () => {
+    expect(summary(validate(applyDefaults(resource("NetworkPolicy", "a", {}))))).toEqual([]);
+    expect(summary(validate(resource("Profile", "a", {}, { namespace: "x" })))).toEqual([]);
   });
 
   it("checks label keys and values and annotation keys with Kubernetes' wording", () => {
@@ -159,7 +155,6 @@ describe("validate: envelope", () => {
     expect(summary(errors)).toEqual([
       'spec.ipipMode: supported values: "Never", "Always", "CrossSubnet"',
       `metadata.name: ${SUBDOMAIN}`,
-      "metadata.namespace: namespace should not be specified for a non-namespaced resource",
       "spec.cidr: IPPool CIDR is not strictly masked",
       "spec.blockSize: blockSize must be between 20 and 32 for IPv4 pools, and between 116 and 128 for IPv6 pools",
     ]);

@@ -294,3 +294,35 @@ describe("singletons and per-kind rules", () => {
     expect(raw.startsWith('{"kind":"Tier","apiVersion":"projectcalico.org/v3"')).toBe(true);
   });
 });
+
+describe("identity checks the validator leaves to the client and the resource layer", () => {
+  const wep = (name: string, spec: Record<string, unknown>) =>
+    resource("WorkloadEndpoint", name, { interfaceName: "cali1", ...spec }, "ns1");
+  const ids = { orchestrator: "k8s", node: "node1", pod: "web-0", endpoint: "eth0" };
+
+  it("derives a WorkloadEndpoint's name from its identifiers, or requires the name to match", async () => {
+    await client.create(wep("", ids));
+    expect((await stored("workloadendpoints/ns1/node1-k8s-web--0-eth0")).spec).toMatchObject(ids);
+    const err = await rejection(client.create(wep("node1-k8s-web-0-eth0", ids)));
+    expect(err).toBeInstanceOf(ValidationFailedError);
+    expect(err.message).toBe(
+      "error with field metadata.name = 'node1-k8s-web-0-eth0' (the WorkloadEndpoint name does not match the primary identifiers assigned in the Spec: expected name node1-k8s-web--0-eth0)",
+    );
+  });
+
+  it("reports a missing identifier before validating the rest", async () => {
+    const err = await rejection(client.create(wep("", { ...ids, pod: "", interfaceName: "" })));
+    expect(err.message).toBe("error with field spec.pod = '' (field should be assigned)");
+  });
+
+  it("requires a namespace on namespaced kinds, with Calico's wording", async () => {
+    const err = await rejection(client.create(resource("NetworkSet", "s", {})));
+    expect(err.message).toBe(
+      "error with field Metadata.Namespace (namespace is not specified on namespaced resource)",
+    );
+    const global = await rejection(client.create(resource("Profile", "p", {}, "ns1")));
+    expect(global.message).toBe(
+      "error with field Metadata.Namespace = 'ns1' (namespace should not be specified for a non-namespaced resource. Profile is not a namespaced resource)",
+    );
+  });
+});

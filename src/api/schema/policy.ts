@@ -20,7 +20,7 @@ export const STAGED_ACTIONS = ["Set", "Delete", "Learn", "Ignore"] as const;
 export const PERFORMANCE_HINTS = ["AssumeNeededOnEveryNode"] as const;
 
 const types = list(enumOf(POLICY_TYPES), { minItems: 1, maxItems: 2 });
-const performanceHints = list(enumOf(PERFORMANCE_HINTS));
+const performanceHints = list(enumOf(PERFORMANCE_HINTS), { unique: true });
 const policySelector = selector(GLOBAL_ONLY_IN_NAMESPACE_SELECTOR);
 
 const namespacedPolicyFields: FieldSpec[] = [

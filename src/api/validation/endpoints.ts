@@ -2,11 +2,6 @@
 import { cidrContainsIP, familyBits, parseCIDR, parseIP } from "../../lib/net.js";
 import { isPlainObject, isZeroValue, type PlainObject } from "../plain.js";
 import { protocolError, protocolSupportsPorts } from "../values.js";
-import {
-  type WorkloadEndpointIdentifiers,
-  WorkloadEndpointNameError,
-  workloadEndpointName,
-} from "../workload-endpoint-name.js";
 import { asArray, asObject, asString, isSet } from "./access.js";
 import type { Issues } from "./errors.js";
 
@@ -55,24 +50,8 @@ function checkNetworks(spec: PlainObject, issues: Issues): void {
   });
 }
 
-function checkName(name: unknown, spec: PlainObject, issues: Issues): void {
-  try {
-    const expected = workloadEndpointName(spec as WorkloadEndpointIdentifiers);
-    if (typeof name === "string" && name !== "" && name !== expected) {
-      issues.add(
-        "metadata.name",
-        `the WorkloadEndpoint name does not match the primary identifiers assigned in the Spec: expected name ${expected}`,
-        name,
-      );
-    }
-  } catch (err) {
-    if (!(err instanceof WorkloadEndpointNameError)) throw err;
-    issues.add(`spec.${err.field}`, err.reason, err.value);
-  }
-}
-
-export function checkWorkloadEndpoint(name: unknown, spec: PlainObject, issues: Issues): void {
-  checkName(name, spec, issues);
+/** The name against the spec's identifiers is the client's check (`workloadEndpointNameErrors`). */
+export function checkWorkloadEndpoint(spec: PlainObject, issues: Issues): void {
   checkNetworks(spec, issues);
   asArray(spec.ports).forEach((p, i) => {
     const port = asObject(p);

@@ -8,7 +8,8 @@
  * answer differently (for example a Tier named `default` without an explicit order is rejected
  * until defaulting fills in 1000000). Unknown fields are not reported here; see
  * `findUnknownFields`. Checks that need other objects (tier exists, pool overlap) belong to the
- * client layer.
+ * client layer, as do the ones Calico's validator leaves to its client and resource layer: a
+ * WorkloadEndpoint's name against its identifiers, and whether a namespace is given.
  */
 import { isPlainObject, type PlainObject, textOf } from "../plain.js";
 import { resourceSchema } from "../schema/index.js";
@@ -42,7 +43,7 @@ const kindChecks: Record<string, KindCheck> = {
   FelixConfiguration: (r, spec, issues) => checkFelixConfiguration(name(r), spec, issues),
   Node: (_r, spec, issues) => checkNode(spec, issues),
   HostEndpoint: (_r, spec, issues) => checkHostEndpoint(spec, issues),
-  WorkloadEndpoint: (r, spec, issues) => checkWorkloadEndpoint(name(r), spec, issues),
+  WorkloadEndpoint: (_r, spec, issues) => checkWorkloadEndpoint(spec, issues),
   Profile: (_r, spec, issues) => checkProfile(spec, issues),
   NetworkPolicy: (_r, spec, issues) => checkPolicySpec(spec, "namespaced", issues),
   GlobalNetworkPolicy: (_r, spec, issues) => checkPolicySpec(spec, "global", issues),

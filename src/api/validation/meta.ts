@@ -1,4 +1,8 @@
-/** Envelope and metadata rules: apiVersion, kind, names per kind, namespace scope, labels. */
+/**
+ * Envelope and metadata rules: apiVersion, kind, names per kind, labels and annotations.
+ * Whether a namespace is given is the resource layer's business, as in Calico (its validator
+ * accepts a NetworkPolicy without one), so it is not checked here.
+ */
 import { API_VERSION, kindInfo } from "../kinds.js";
 import { isPlainObject, type PlainObject } from "../plain.js";
 import type { Issues } from "./errors.js";
@@ -79,17 +83,6 @@ function checkName(kind: string, meta: PlainObject, issues: Issues): void {
   if (singleton && name !== "default") issues.add("metadata.name", singleton, name);
 }
 
-function checkNamespace(kind: string, meta: PlainObject, issues: Issues): void {
-  const namespaced = kindInfo(kind)?.namespaced ?? false;
-  const ns = meta.namespace;
-  const present = typeof ns === "string" && ns !== "";
-  if (namespaced && !present)
-    issues.add("metadata.namespace", "namespace is not specified on namespaced resource");
-  if (!namespaced && present) {
-    issues.add("metadata.namespace", "namespace should not be specified for a non-namespaced resource", ns);
-  }
-}
-
 /** Checks apiVersion and kind; returns the kind when it is one this API knows. */
 export function checkEnvelope(resource: PlainObject, issues: Issues): string | undefined {
   const { apiVersion, kind } = resource;
@@ -111,12 +104,10 @@ export function checkEnvelope(resource: PlainObject, issues: Issues): string | u
 export function checkMetadata(kind: string, metadata: unknown, issues: Issues): void {
   if (metadata === undefined || metadata === null) {
     checkName(kind, {}, issues);
-    checkNamespace(kind, {}, issues);
     return;
   }
   if (!isPlainObject(metadata)) return;
   checkName(kind, metadata, issues);
-  checkNamespace(kind, metadata, issues);
   checkLabels(metadata.labels, "metadata.labels", issues);
   checkAnnotations(metadata.annotations, "metadata.annotations", issues);
 }

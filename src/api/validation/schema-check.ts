@@ -49,6 +49,16 @@ function isMissing(value: unknown): boolean {
   );
 }
 
+/**
+ * Go decodes an absent number into 0 and, without omitempty, writes it back, so Calico judges a
+ * missing `port: ` or `protocol: ` as 0 (`should be greater than or equal to 1`, `protocol
+ * number invalid`) instead of skipping it.
+ */
+function goValue(value: unknown, field: FieldSpec): unknown {
+  if (value !== undefined || field.omit !== "never") return value;
+  return field.type.kind === "int" || field.type.kind === "protocol" ? 0 : value;
+}
+
 function checkField(
   container: Record<string, unknown>,
   field: FieldSpec,
@@ -61,7 +71,7 @@ function checkField(
     issues.add(fieldPath, "Required value");
     return;
   }
-  checkValue(value, field.type, fieldPath, issues, field.omit === "empty");
+  checkValue(goValue(value, field), field.type, fieldPath, issues, field.omit === "empty");
 }
 
 /** Reports every schema violation of `value` against `type` under `path`. */
@@ -143,11 +153,12 @@ export function checkValue(
         issues.add(path, `must have at least ${type.minItems} items`);
       }
       if (type.unique) {
+        // Kubernetes' wording for a repeated entry in a `+listType=set` list.
         const seen = new Set<unknown>();
-        for (const v of value) {
-          if (seen.has(v)) issues.add(path, "duplicate value", v);
+        value.forEach((v, i) => {
+          if (seen.has(v)) issues.add(`${path}[${i}]`, "Duplicate value", v);
           seen.add(v);
-        }
+        });
       }
       value.forEach((v, i) => {
         checkValue(v, type.of, `${path}[${i}]`, issues);

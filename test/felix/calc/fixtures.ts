@@ -131,6 +131,29 @@ export function stagedNp(name: string, ns: string, o: PolicyOptions = {}): CalcU
   };
 }
 
+export function stagedGnp(name: string, o: PolicyOptions & { stagedAction?: string } = {}): CalcUpdate {
+  const spec = { ...policySpec(o), ...(o.stagedAction ? { stagedAction: o.stagedAction } : {}) };
+  return {
+    kind: "StagedGlobalNetworkPolicy",
+    key: `/calico/resources/v3/projectcalico.org/stagedglobalnetworkpolicies/${name}`,
+    value: { apiVersion: API, kind: "StagedGlobalNetworkPolicy", metadata: { name }, spec },
+  };
+}
+
+/** A StagedKubernetesNetworkPolicy selecting every pod in `ns` and denying all ingress. */
+export function stagedKnp(name: string, ns: string): CalcUpdate {
+  return {
+    kind: "StagedKubernetesNetworkPolicy",
+    key: `/calico/resources/v3/projectcalico.org/stagedkubernetesnetworkpolicies/${ns}/${name}`,
+    value: {
+      apiVersion: API,
+      kind: "StagedKubernetesNetworkPolicy",
+      metadata: { name, namespace: ns },
+      spec: { stagedAction: "Set", podSelector: {}, policyTypes: ["Ingress"] },
+    },
+  };
+}
+
 export function profile(
   name: string,
   o: { ingress?: Rule[]; egress?: Rule[]; labels?: Record<string, string> } = {},

@@ -2,7 +2,19 @@ import { describe, expect, it } from "vitest";
 import { CalcGraph, type ToDataplane } from "../../../src/felix/calc/index.js";
 import { parseSelector, uniqueId } from "../../../src/selector/index.js";
 import { DataplaneModel } from "./dataplane-model.js";
-import { deleted, gnp, hep, networkSet, np, profile, stagedNp, tier, wep } from "./fixtures.js";
+import {
+  deleted,
+  gnp,
+  hep,
+  networkSet,
+  np,
+  profile,
+  stagedGnp,
+  stagedKnp,
+  stagedNp,
+  tier,
+  wep,
+} from "./fixtures.js";
 
 function started(hostname = "host1"): { graph: CalcGraph; dp: DataplaneModel; flush: () => ToDataplane[] } {
   const graph = new CalcGraph({ hostname });
@@ -115,6 +127,42 @@ describe("active rules", () => {
     flush();
     expect(dp.policies.size).toBe(0);
     expect(dp.workloads.get("k8s/default/a/eth0")!.endpoint.tiers).toEqual([]);
+  });
+
+  it("sends the dataplane exactly the same with or without staged policies of every kind", () => {
+    const enforced = [
+      tier("default", 1_000_000),
+      tier("eng", 100),
+      np("allow-web", "default", { selector: "app == 'web'", ingress: [{ action: "Allow" }] }),
+      wep("web", { labels: { app: "web" }, ips: ["10.0.0.1/32"] }),
+      wep("db", { labels: { app: "db" }, ips: ["10.0.0.2/32"] }),
+    ];
+    const deny = [{ action: "Deny" as const, source: { selector: "app == 'web'" } }];
+    // Same names as enforced ones, a tier of their own, and a staged deletion of the enforced one.
+    const staged = [
+      stagedNp("allow-web", "default", { selector: "all()", ingress: deny }),
+      stagedGnp("eng.lockdown", { tier: "eng", selector: "all()", ingress: deny, egress: deny }),
+      stagedGnp("retire", { stagedAction: "Delete" }),
+      stagedKnp("deny-all", "default"),
+    ];
+    const run = (updates: typeof enforced) => {
+      const { graph, dp, flush } = started();
+      graph.onUpdates(updates);
+      graph.onStatus("InSync");
+      return { batch: flush(), dp, graph, flush };
+    };
+    const plain = run(enforced);
+    const mixed = run([...staged.slice(0, 2), ...enforced, ...staged.slice(2)]);
+    expect(mixed.batch).toEqual(plain.batch);
+    expect([...mixed.dp.policies.keys()]).toEqual(["np/default/allow-web"]);
+    const tiers = mixed.dp.workloads.get("k8s/default/web/eth0")!.endpoint.tiers;
+    expect(tiers.map((t) => t.name)).toEqual(["default"]);
+    // Later staged changes and deletions reach nothing either.
+    mixed.graph.onUpdates([
+      stagedNp("allow-web", "default", { selector: "app == 'db'" }),
+      deleted(staged[1]!),
+    ]);
+    expect(mixed.flush()).toEqual([]);
   });
 
   it("substitutes a deny-all profile for a missing one, and the real one when it appears", () => {
