@@ -80,8 +80,10 @@ export const felixConfigurationSpec = obj([
   ptr("vxlanEnabled", bool),
   ptr("vxlanMTU", int()),
   ptr("vxlanMTUV6", int()),
-  ptr("vxlanPort", int()),
-  ptr("vxlanVNI", int()),
+  // Calico's API leaves these open; the kernel refuses anything outside a UDP port and a 24-bit
+  // VNI, so calico-ts refuses them at the door rather than at Felix start.
+  ptr("vxlanPort", int({ min: 1, max: 65535 })),
+  ptr("vxlanVNI", int({ min: 1, max: 16777215 })),
   ptr("allowVXLANPacketsFromWorkloads", bool),
   ptr("allowIPIPPacketsFromWorkloads", bool),
   ptr("reportingInterval", duration),

@@ -8,7 +8,6 @@
  * when this kernel has no ipip module.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +18,7 @@ import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.j
 import { tunnelOptionsFromConfig } from "../../../src/felix/dataplane/tunnels/config.js";
 import { derivedVtepMac } from "../../../src/node/index.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
+import { expectedDigest, SEND_TCP_SCRIPT, SEND_UDP_SCRIPT, SINK_SCRIPT } from "../../support/transfer.js";
 
 interface Host {
   name: string;
@@ -36,31 +36,6 @@ let dir: string;
 let router: Netns;
 const hosts: Host[] = [];
 const children: ChildProcess[] = [];
-
-const SINK = `
-const net = require("node:net"), dgram = require("node:dgram"), crypto = require("node:crypto");
-net.createServer((c) => { const h = crypto.createHash("sha256"); let n = 0;
-  c.on("data", (d) => { h.update(d); n += d.length; }); c.on("end", () => c.end(n + " " + h.digest("hex"))); c.on("error", () => {}); })
-  .listen(7000, "0.0.0.0", () => {
-    const u = dgram.createSocket("udp4"); u.on("message", (m, r) => u.send(String(m.length), r.port, r.address));
-    u.bind(7001, "0.0.0.0", () => console.log("ready"));
-  });
-`;
-
-const SEND_TCP = `
-const net = require("node:net");
-const [host, size] = process.argv.slice(1); const buf = Buffer.alloc(Number(size));
-for (let i = 0; i < buf.length; i++) buf[i] = (i * 7) & 255;
-const c = net.connect({ host, port: 7000 }, () => c.end(buf)); let out = "";
-c.on("data", (d) => (out += d)); c.on("close", () => { console.log(out); process.exit(0); });
-c.on("error", (e) => { console.log("error " + e.code); process.exit(0); }); setTimeout(() => { console.log("timeout"); process.exit(0); }, 3000);
-`;
-
-const SEND_UDP = `
-const dgram = require("node:dgram"); const [host, size] = process.argv.slice(1);
-const s = dgram.createSocket("udp4"); s.on("message", (m) => { console.log(String(m)); process.exit(0); });
-s.send(Buffer.alloc(Number(size), 1), 7001, host); setTimeout(() => { console.log("timeout"); process.exit(0); }, 3000);
-`;
 
 function route(dst: string, over: Partial<RouteUpdate>): RouteUpdate {
   return {
@@ -180,13 +155,9 @@ function startIn(ns: Netns, argv: string[], ready?: string): Promise<ChildProces
 }
 
 async function sendTcp(from: Host, to: Host, size: number): Promise<string> {
-  return (await from.pod.execOk([process.execPath, "-e", SEND_TCP, to.podIp, String(size)])).stdout.trim();
-}
-
-function expectedDigest(size: number): string {
-  const buf = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) buf[i] = (i * 7) & 255;
-  return `${size} ${createHash("sha256").update(buf).digest("hex")}`;
+  return (
+    await from.pod.execOk([process.execPath, "-e", SEND_TCP_SCRIPT, to.podIp, String(size)])
+  ).stdout.trim();
 }
 
 beforeAll(async () => {
@@ -198,7 +169,7 @@ beforeAll(async () => {
     feed(h, hosts);
     await h.dp.apply();
   }
-  await startIn((hosts[1] as Host).pod, [process.execPath, "-e", SINK], "ready");
+  await startIn((hosts[1] as Host).pod, [process.execPath, "-e", SINK_SCRIPT], "ready");
 });
 
 afterAll(async () => {
@@ -264,7 +235,7 @@ describe("VXLAN through a router that does not know pod addresses", () => {
     const mtu = (await readFile(a.mtuFile, "utf8")).trim();
     for (const h of [a, b]) await h.pod.execOk(["ip", "link", "set", "eth0", "mtu", mtu]);
     expect(await sendTcp(a, b, 4_000_000)).toBe(expectedDigest(4_000_000));
-    const udp = await a.pod.execOk([process.execPath, "-e", SEND_UDP, b.podIp, "1472"]);
+    const udp = await a.pod.execOk([process.execPath, "-e", SEND_UDP_SCRIPT, b.podIp, "1472"]);
     expect(udp.stdout.trim()).toBe("1472");
   });
 

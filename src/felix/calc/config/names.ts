@@ -349,6 +349,8 @@ export const LOCAL_ONLY: readonly string[] = [
   "TyphaCAFile",
   "TyphaCN",
   "TyphaURISAN",
+  // calico-ts: where the pod MTU is written for the CNI plugin (Calico fixes /var/lib/calico/mtu).
+  "MTUFilePath",
 ];
 
 /** Every parameter name known here, by lower-case name, for case-insensitive env/file lookup. */
