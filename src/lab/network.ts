@@ -38,7 +38,7 @@ export function parseNetwork(o: {
     throw new NetworkOptionError("--cross-subnet needs --encap vxlan or ipip: it says when to encapsulate");
   if (o.subnets !== undefined && fabric !== "l3") throw new NetworkOptionError("--subnets needs --fabric l3");
   const subnets = fabric === "l3" ? (o.subnets ?? 2) : 1;
-  if (!Number.isInteger(subnets) || subnets < 2 || subnets > 8)
+  if (fabric === "l3" && (!Number.isInteger(subnets) || subnets < 2 || subnets > 8))
     throw new NetworkOptionError(`--subnets must be between 2 and 8, not ${subnets}`);
   if (o.mtu !== undefined && (!Number.isInteger(o.mtu) || o.mtu < 1280 || o.mtu > 9000))
     throw new NetworkOptionError(`--mtu must be between 1280 and 9000, not ${o.mtu}`);
