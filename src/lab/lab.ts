@@ -15,8 +15,8 @@ import { BirdClient } from "../bgp/index.js";
 import { CalicoClient } from "../client/index.js";
 import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
 import { IPAMClient } from "../ipam/index.js";
-import { TUNNEL_TYPES, tunnelHandle } from "../node/index.js";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
+import { TUNNEL_TYPES, tunnelHandle } from "../node/index.js";
 import { attachHost, createBridge, enableRouting } from "./fabric.js";
 import {
   DEFAULT_NETWORK,
@@ -705,6 +705,12 @@ export class Lab {
 
   nodeNames(): string[] {
     return this.state().nodes.map((n) => n.name);
+  }
+
+  nodeRecord(name: string): LabNode {
+    const node = this.state().nodes.find((n) => n.name === name);
+    if (!node) throw new LabError(`no node ${name}`);
+    return node;
   }
 
   podRecord(ref: string): LabPod {

@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ExecResult, run } from "../../src/lib/exec.js";
 import type { LabState } from "../../src/lab/state.js";
+import { type ExecResult, run } from "../../src/lib/exec.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 

@@ -10,6 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/lib/exec.js";
+import { eventually } from "../support/datastore.js";
 import { expectedDigest, SEND_TCP_SCRIPT, SINK_SCRIPT } from "../support/transfer.js";
 import { LabCli, waitForOutput } from "./cli.js";
 
@@ -31,23 +32,28 @@ afterAll(async () => {
   await lab?.down();
 }, 60_000);
 
-/** Packets seen on a node's fabric link while `traffic` runs, by tcpdump filter. */
+/**
+ * Packets on a node's fabric link while `traffic` runs, by tcpdump filter. The capture runs until
+ * `expected` has been seen (so it is known complete) before the filters are answered.
+ */
 async function capture(
   port: string,
   traffic: () => Promise<void>,
+  expected: string,
 ): Promise<(filter: string) => Promise<string[]>> {
   const fabric = `${lab.prefix}-fabric`;
   const file = join(lab.dir, `${port}-${Date.now()}.pcap`);
   const dump = lab.spawnIn(fabric, ["tcpdump", "-nn", "-U", "-i", port, "-w", file]);
   await waitForOutput(dump, "listening on");
-  await traffic();
-  await new Promise((r) => setTimeout(r, 300));
-  dump.kill("SIGINT");
-  await new Promise((r) => dump.once("exit", r));
-  return async (filter) =>
+  const read = async (filter: string) =>
     (await lab.inNetns(fabric, ["tcpdump", "-nn", "-r", file, filter])).stdout
       .split("\n")
       .filter((l) => l.trim());
+  await traffic();
+  await eventually(async () => expect((await read(expected)).length).toBeGreaterThan(0), 10_000, 200);
+  dump.kill("SIGINT");
+  await new Promise((r) => dump.once("exit", r));
+  return read;
 }
 
 async function transfer(from: string, to: string, size: number): Promise<string> {
@@ -66,15 +72,17 @@ describe("VXLAN CrossSubnet", () => {
   });
 
   it("same-subnet pod traffic is plain on the wire, cross-subnet traffic is only UDP 4789", async () => {
-    const sameSubnet = await capture("n3", async () => {
-      expect((await lab.run("probe", "dev/a", "dev/c", "--port", "80")).code).toBe(0);
-    });
+    const sameSubnet = await capture(
+      "n3",
+      async () => expect((await lab.run("probe", "dev/a", "dev/c", "--port", "80")).code).toBe(0),
+      "tcp port 80 and net 10.244.0.0/16",
+    );
     expect(await sameSubnet("udp port 4789")).toEqual([]);
-    expect((await sameSubnet("tcp port 80 and net 10.244.0.0/16")).length).toBeGreaterThan(0);
-    const crossSubnet = await capture("n2", async () => {
-      expect((await lab.run("probe", "dev/a", "dev/b", "--port", "80")).code).toBe(0);
-    });
-    expect((await crossSubnet("udp port 4789")).length).toBeGreaterThan(0);
+    const crossSubnet = await capture(
+      "n2",
+      async () => expect((await lab.run("probe", "dev/a", "dev/b", "--port", "80")).code).toBe(0),
+      "udp port 4789",
+    );
     expect(await crossSubnet("not udp port 4789 and net 10.244.0.0/16")).toEqual([]);
   });
 

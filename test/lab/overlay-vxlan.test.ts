@@ -5,6 +5,7 @@
  * the pods and full-size transfers cross intact; NAT outgoing and a Kubernetes NetworkPolicy work
  * over the tunnel; a node that joins is reached at once and leaves nothing behind when it goes.
  */
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/datastore.js";
 import { expectedDigest, SEND_TCP_SCRIPT, SEND_UDP_SCRIPT, SINK_SCRIPT } from "../support/transfer.js";
@@ -61,14 +62,18 @@ describe("VXLAN Always on an L3 fabric", () => {
     const dump = lab.spawnIn(fabric, ["tcpdump", "-nn", "-U", "-i", "n2", "-w", `${lab.dir}/n2.pcap`]);
     await waitForOutput(dump, "listening on");
     expect(Object.values(await lab.matrix()).every((r) => r)).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
-    dump.kill("SIGINT");
-    await new Promise((r) => dump.once("exit", r));
     const read = async (filter: string) =>
       (await lab.inNetns(fabric, ["tcpdump", "-nn", "-r", `${lab.dir}/n2.pcap`, filter])).stdout
         .split("\n")
         .filter((l) => l.trim());
-    expect((await read("udp port 4789")).length).toBeGreaterThan(0);
+    // Seen at least once before stopping, so the capture is known to hold the matrix's traffic.
+    await eventually(
+      async () => expect((await read("udp port 4789")).length).toBeGreaterThan(0),
+      10_000,
+      200,
+    );
+    dump.kill("SIGINT");
+    await new Promise((r) => dump.once("exit", r));
     expect(await read("not udp port 4789 and net 10.244.0.0/16")).toEqual([]);
   });
 
@@ -88,6 +93,19 @@ describe("VXLAN Always on an L3 fabric", () => {
     ]);
     expect(udp.stdout.trim()).toBe("1472");
     sink.kill("SIGKILL");
+  });
+
+  it("the host reaches remote pods through the tunnel with its tunnel address as source", async () => {
+    const node1 = lab.nodeNetns("node1");
+    const b = lab.state().pods["dev/b"]?.ip as string;
+    const tunnel = /node1\s+\S+\s+\S+\s+(\S+)/.exec(await lab.ok("status"))?.[1] as string;
+    const route = (await lab.inNetns(node1, ["ip", "route", "get", b])).stdout;
+    expect(route).toContain("dev vxlan.calico");
+    expect(route).toContain(`src ${tunnel}`);
+    const probe = join(import.meta.dirname, "../../dist/lab/pod-probe.js");
+    expect((await lab.inNetns(node1, [process.execPath, probe, "tcp", b, "80", "2000"])).stdout.trim()).toBe(
+      "open",
+    );
   });
 
   it("NAT outgoing takes pods out through their node to a fabric address that has no route back to pods", async () => {

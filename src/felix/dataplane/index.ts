@@ -26,7 +26,7 @@ export { allocateMarks } from "./rules/marks.js";
 export { renderPolicyTable } from "./rules/ruleset.js";
 export { DesiredPolicyState } from "./state.js";
 export { TunnelConfigError, tunnelOptionsFromConfig } from "./tunnels/config.js";
-export { DEFAULT_MTU_FILE, TunnelManager, type TunnelLog, type TunnelOptions } from "./tunnels/manager.js";
+export { DEFAULT_MTU_FILE, type TunnelLog, TunnelManager, type TunnelOptions } from "./tunnels/manager.js";
 export {
   type ClusterRoute,
   computeMtus,

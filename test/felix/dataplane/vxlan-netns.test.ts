@@ -17,6 +17,7 @@ import { PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.j
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import { tunnelOptionsFromConfig } from "../../../src/felix/dataplane/tunnels/config.js";
 import { derivedVtepMac } from "../../../src/node/index.js";
+import { eventually } from "../../support/datastore.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
 import { expectedDigest, SEND_TCP_SCRIPT, SEND_UDP_SCRIPT, SINK_SCRIPT } from "../../support/transfer.js";
 
@@ -182,7 +183,13 @@ describe("VXLAN through a router that does not know pod addresses", () => {
   it("creates vxlan.calico with Calico's VNI, port, local address, parent, MAC, tunnel address and MTU", async () => {
     const [a] = hosts as [Host, Host];
     const link = (
-      await a.ns.ipJson<Array<Record<string, any>>>(["-d", "link", "show", "dev", "vxlan.calico"])
+      await a.ns.ipJson<Array<{ mtu: number; address: string; linkinfo: { info_data: object } }>>([
+        "-d",
+        "link",
+        "show",
+        "dev",
+        "vxlan.calico",
+      ])
     )[0];
     expect(link?.linkinfo.info_data).toMatchObject({
       id: 4096,
@@ -194,9 +201,15 @@ describe("VXLAN through a router that does not know pod addresses", () => {
     expect(link?.mtu).toBe(1450);
     expect(link?.address).toBe(derivedVtepMac(a.name, 4));
     const addrs = (
-      await a.ns.ipJson<Array<Record<string, any>>>(["-4", "addr", "show", "dev", "vxlan.calico"])
+      await a.ns.ipJson<Array<{ addr_info: Array<{ local: string }> }>>([
+        "-4",
+        "addr",
+        "show",
+        "dev",
+        "vxlan.calico",
+      ])
     )[0];
-    expect(addrs?.addr_info.map((x: { local: string }) => x.local)).toEqual([a.tunnel]);
+    expect(addrs?.addr_info.map((x) => x.local)).toEqual([a.tunnel]);
     expect(await readFile(a.mtuFile, "utf8")).toBe("1450");
   });
 
@@ -219,14 +232,18 @@ describe("VXLAN through a router that does not know pod addresses", () => {
     const pcap = join(dir, "fabric.pcap");
     const dump = await startIn(router, ["tcpdump", "-nn", "-U", "-i", "r1", "-w", pcap], "listening on");
     expect(await sendTcp(a, b, 100_000)).toBe(expectedDigest(100_000));
-    await new Promise((r) => setTimeout(r, 300));
-    dump.kill("SIGINT");
-    await new Promise((r) => dump.once("exit", r));
     const read = async (filter: string) =>
       (await router.execOk(["tcpdump", "-nn", "-r", pcap, filter])).stdout
         .split("\n")
         .filter((l) => l.trim());
-    expect((await read(`udp dst port 4789 and dst host ${b.ip}`)).length).toBeGreaterThan(0);
+    // Seen before stopping, so the capture is known to hold the transfer.
+    await eventually(
+      async () => expect((await read(`udp dst port 4789 and dst host ${b.ip}`)).length).toBeGreaterThan(0),
+      10_000,
+      200,
+    );
+    dump.kill("SIGINT");
+    await new Promise((r) => dump.once("exit", r));
     expect(await read("not udp port 4789 and net 10.244.0.0/16")).toEqual([]);
   });
 
