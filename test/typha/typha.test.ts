@@ -290,3 +290,29 @@ describe("Typha fan-out", () => {
     expect((await fetch(`http://127.0.0.1:${t.healthPort}/other`)).status).toBe(404);
   });
 });
+
+describe("connection target from the node count (static rebalancing)", () => {
+  it("sheds down to Calico's target and stops shedding when the cluster grows", async () => {
+    // 3 replicas, 2 syncer types: target = 2 × (1 + ⌊⌊nodes × 120 / 2⌋ / 100⌋).
+    const t = await typha({
+      ConnectionRebalancingMode: "static",
+      Replicas: "3",
+      MaxConnectionsLowerLimit: "1",
+      K8sServicePollIntervalSecs: "0.2",
+      ConnectionDropIntervalSecs: "0.1",
+    });
+    const other = await typha();
+    const clients = Array.from({ length: 5 }, () => client([t.address, other.address]));
+    await eventually(() => expect(t.server.maxConns).toBe(2), 10_000);
+    await eventually(() => expect(t.server.connections.length).toBe(2), 15_000);
+    await eventually(() => expect(clients.every((c) => c.client.address)).toBe(true), 15_000);
+    for (let i = 0; i < 5; i++)
+      await store.create({
+        apiVersion: "projectcalico.org/v3",
+        kind: "Node",
+        metadata: { name: `n${i}` },
+        spec: {},
+      });
+    await eventually(() => expect(t.server.maxConns).toBe(8), 10_000);
+  });
+});
