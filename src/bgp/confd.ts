@@ -6,15 +6,27 @@
  */
 import { rename, writeFile } from "node:fs/promises";
 import type { Resource } from "../api/index.js";
-import { type KVStore, prefixSource, resourceSource, Syncer, type SyncUpdate } from "../datastore/index.js";
+import {
+  type KVStore,
+  prefixSource,
+  resourceSource,
+  Syncer,
+  type SyncSource,
+  type SyncUpdate,
+} from "../datastore/index.js";
 import { decodeAffinity, parseAffinityKey } from "../ipam/index.js";
+import type { Logger } from "../lib/log.js";
 import { formatCIDR } from "../lib/net.js";
+import { type TyphaClientSettings, TyphaSyncClient } from "../typha/index.js";
 import { BirdClient } from "./birdc.js";
 import { renderBirdConfig } from "./render.js";
 
 export interface ConfdOptions {
   nodeName: string;
-  kv: KVStore;
+  /** Watch etcd directly… */
+  kv?: KVStore;
+  /** …or take the `bgp` syncer stream from Typha. */
+  typha?: TyphaClientSettings & { logger?: Logger };
   /** Where `bird.cfg` is written. */
   configFile: string;
   /** BIRD's control socket; reloads are skipped while BIRD is not up (it reads the file at start). */
@@ -36,6 +48,17 @@ export interface ConfdHandle {
 
 const KINDS = ["Node", "BGPPeer", "BGPConfiguration", "IPPool"] as const;
 
+/** Every host's block affinities; Typha serves all of them and each confd keeps its own. */
+export const AFFINITY_ROOT = "/calico/ipam/v2/host/";
+
+/** What the BGP (confd) syncer watches; `affinityPrefix` narrows the affinities to one host. */
+export function bgpSources(affinityPrefix = AFFINITY_ROOT): SyncSource[] {
+  return [
+    ...KINDS.map((k) => resourceSource(k)),
+    prefixSource("BlockAffinity", affinityPrefix, (kv) => kv.value),
+  ];
+}
+
 export function startConfd(opts: ConfdOptions): ConfdHandle {
   const resources = new Map<string, Map<string, Resource>>(KINDS.map((k) => [k, new Map()]));
   const affinities = new Map<string, string>();
@@ -52,15 +75,12 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
     resolveFirst = r;
   });
 
-  const affinityPrefix = `/calico/ipam/v2/host/${opts.nodeName}/`;
-  const sources = [
-    ...KINDS.map((k) => resourceSource(k)),
-    prefixSource("BlockAffinity", affinityPrefix, (kv) => kv.value),
-  ];
+  const affinityPrefix = `${AFFINITY_ROOT}${opts.nodeName}/`;
 
   const onUpdates = (updates: SyncUpdate[]) => {
     for (const u of updates) {
       if (u.source === "BlockAffinity") {
+        if (!u.key.startsWith(affinityPrefix)) continue;
         const parsed = parseAffinityKey(u.key);
         const state = u.value === null ? undefined : decodeAffinity(String(u.value));
         // Pending claims are invisible to BGP; confirmed, legacy and pendingDeletion count.
@@ -115,15 +135,34 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
     }
   };
 
-  const syncer = new Syncer(opts.kv, sources, {
-    onStatus: (s) => {
+  const callbacks = {
+    onStatus: (s: string) => {
       if (s === "InSync" && !inSync) {
         inSync = true;
         schedule();
       }
     },
     onUpdates,
-  });
+  };
+  let syncer: { start(): void; stop(): Promise<void> };
+  if (opts.typha) {
+    const { logger, ...settings } = opts.typha;
+    syncer = new TyphaSyncClient(
+      {
+        ...settings,
+        syncerType: "bgp",
+        hostname: opts.nodeName,
+        info: "confd",
+        startupTimeoutMs: Infinity,
+        ...(logger ? { log: logger } : {}),
+      },
+      callbacks,
+    );
+  } else if (opts.kv) {
+    syncer = new Syncer(opts.kv, bgpSources(affinityPrefix), callbacks);
+  } else {
+    throw new Error("confd needs a datastore (kv) or Typha");
+  }
   syncer.start();
 
   return {

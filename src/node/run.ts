@@ -8,6 +8,7 @@ import { type BirdProcess, type ConfdHandle, startBird, startConfd } from "../bg
 import type { ResourceStore } from "../datastore/index.js";
 import { type FelixHandle, startFelix } from "../felix/index.js";
 import type { Logger } from "../lib/log.js";
+import { typhaClientSettings, typhaParamsFromEnv } from "../typha/index.js";
 import { nodePaths } from "./paths.js";
 import { watchTunnelAddresses } from "./tunnel-addrs.js";
 
@@ -26,6 +27,8 @@ export async function runNode(
   log: Logger,
 ): Promise<RunningNode> {
   const paths = nodePaths(env);
+  // Calico's confd takes Typha's address from CONFD_/FELIX_/CALICO_ TYPHA* variables.
+  const typha = typhaClientSettings(typhaParamsFromEnv(env));
   const backend = (env.CALICO_NETWORKING_BACKEND ?? "bird").toLowerCase();
   let stopping = false;
   let felix: FelixHandle | undefined;
@@ -68,7 +71,9 @@ export async function runNode(
     mkdirSync(paths.confdDir, { recursive: true });
     confd = startConfd({
       nodeName,
-      kv: store.kv,
+      ...(typha
+        ? { typha: { ...typha, logger: log.child({ component: "confd-typha-client" }) } }
+        : { kv: store.kv }),
       configFile: paths.birdConfig,
       birdSocket: paths.birdSocket,
       ...(env.CALICO_ROUTER_ID ? { routerId: env.CALICO_ROUTER_ID } : {}),

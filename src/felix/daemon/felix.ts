@@ -15,6 +15,7 @@ import {
 } from "../../datastore/index.js";
 import { HealthAggregator, type HealthServer, serveHealth } from "../../lib/health.js";
 import { createLogger, type Logger } from "../../lib/log.js";
+import { type TyphaClientSettings, TyphaSyncClient, typhaClientSettings } from "../../typha/index.js";
 import {
   CalcGraph,
   type ConfigUpdate,
@@ -114,7 +115,9 @@ export async function startFelix(opts: FelixOptions = {}): Promise<FelixHandle> 
   const local = localFelixConfig(env, opts.configFile ?? DEFAULT_CONFIG_FILE);
   const localMerged = { ...local.configFile, ...local.environment };
   const params = parseFelixParams(localMerged);
-  const dsConfig = felixDatastoreConfig(localMerged, env);
+  // With Typha, Felix never talks to etcd itself.
+  const typha = typhaClientSettings(localMerged);
+  const upstream = typha ? { typha } : { datastore: felixDatastoreConfig(localMerged, env) };
   const hostname = felixHostname(localMerged, env, opts.hostname);
   const log =
     opts.logger ??
@@ -123,9 +126,10 @@ export async function startFelix(opts: FelixOptions = {}): Promise<FelixHandle> 
       screen: params.logSeverityScreen,
       file: params.logSeverityFile,
       filePath: params.logFilePath,
+      sys: params.logSeveritySys,
     });
   const felix = new Felix(hostname, local, params, log, opts);
-  await felix.start(dsConfig);
+  await felix.start(upstream);
   return felix.handle();
 }
 
@@ -136,7 +140,7 @@ class Felix {
   readonly #run: CommandRunner;
   readonly #factory: DataplaneFactory;
   #store?: ResourceStore;
-  #syncer?: Syncer;
+  #syncer?: { start(): void; stop(): Promise<void> };
   #dataplane?: DaemonDataplane;
   #monitor?: InterfaceMonitor;
   #config?: Record<string, string>;
@@ -179,7 +183,9 @@ class Felix {
     });
   }
 
-  async start(dsConfig: Parameters<typeof openDatastore>[0]): Promise<void> {
+  async start(
+    upstream: { datastore: Parameters<typeof openDatastore>[0] } | { typha: TyphaClientSettings },
+  ): Promise<void> {
     const p = this.params;
     this.log.info({ hostname: this.hostname }, "Felix starting up");
     if (p.healthEnabled) {
@@ -191,12 +197,29 @@ class Felix {
       const server = await serveMetrics(this.metrics, p.prometheusMetricsHost, p.prometheusMetricsPort);
       this.#servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
     }
-    this.#store = await openDatastore(dsConfig);
-    this.#syncer = new Syncer(this.#store.kv, felixSources(), {
-      onStatus: (s) => this.#onStatus(s),
-      onUpdates: (u) => this.#onUpdates(u),
-      onError: (source, error) => this.log.warn({ source, err: error.message }, "Datastore sync error"),
-    });
+    const callbacks = {
+      onStatus: (s: SyncStatus) => this.#onStatus(s),
+      onUpdates: (u: SyncUpdate[]) => this.#onUpdates(u),
+      onError: (source: string, error: Error) =>
+        this.log.warn({ source, err: error.message }, "Datastore sync error"),
+    };
+    if ("typha" in upstream) {
+      this.log.info({ addresses: upstream.typha.addresses }, "Using Typha for datastore updates");
+      this.#syncer = new TyphaSyncClient(
+        {
+          ...upstream.typha,
+          syncerType: "felix",
+          hostname: this.hostname,
+          info: "felix",
+          log: this.log.child({ component: "typha-client" }),
+          onFatal: (err) => this.#finish({ code: 1, reason: err.message }),
+        },
+        callbacks,
+      );
+    } else {
+      this.#store = await openDatastore(upstream.datastore);
+      this.#syncer = new Syncer(this.#store.kv, felixSources(), callbacks);
+    }
     this.#syncer.start();
     this.health.report("FelixStartup", { live: true, ready: true });
     this.#timers.push(setInterval(() => this.#reportHealth(), REPORT_INTERVAL_MS));

@@ -14,6 +14,8 @@ export interface FelixParams {
   prometheusMetricsPort: number;
   logSeverityScreen: string;
   logSeverityFile: string;
+  /** Threshold for the local syslog socket. */
+  logSeveritySys: string;
   logFilePath: string;
   /** Seconds; 0 disables the periodic policy resync. */
   policyRefreshInterval: number;
@@ -82,6 +84,7 @@ export function parseFelixParams(raw: Readonly<Record<string, string>>): FelixPa
     prometheusMetricsPort: port(r, "PrometheusMetricsPort", 9091),
     logSeverityScreen: severity(r, "LogSeverityScreen", "Info"),
     logSeverityFile: severity(r, "LogSeverityFile", "Info"),
+    logSeveritySys: severity(r, "LogSeveritySys", "Info"),
     logFilePath: r.LogFilePath ?? "/var/log/calico/felix.log",
     policyRefreshInterval: nftables
       ? seconds(r, "NftablesRefreshInterval", 180)
