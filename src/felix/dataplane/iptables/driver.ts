@@ -143,7 +143,6 @@ export class IptablesDriver {
 
   /** Removes every `cali-` chain and hook (used when leaving iptables mode). */
   async removeAll(family: Family): Promise<void> {
-    await this.apply(family, [], "nat");
-    await this.apply(family, [], "filter");
+    for (const table of ["nat", "filter", "mangle", "raw"] as const) await this.apply(family, [], table);
   }
 }
