@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { HostEndpoint } from "../../../src/felix/calc/messages.js";
+import { parseFelixParams } from "../../../src/felix/daemon/params.js";
 import { renderFilterChains, renderHostTableChains } from "../../../src/felix/dataplane/iptables/render.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import {
@@ -56,6 +57,11 @@ describe("failsafe ports", () => {
     expect(() => parseFailsafePorts("FailsafeInboundHostPorts", "tcp:not-a-net:22", [])).toThrow(
       'invalid net "not-a-net"',
     );
+    // Felix refuses such local config before it starts.
+    expect(() => parseFelixParams({ FailsafeOutboundHostPorts: "udp:53,bogus" })).toThrow(
+      'invalid value for FailsafeOutboundHostPorts: invalid entry "bogus"',
+    );
+    expect(() => parseFelixParams({ FailsafeInboundHostPorts: "none" })).not.toThrow();
   });
 });
 
