@@ -167,16 +167,13 @@ export class PolicyDataplane {
     const desiredSets = desiredIPSets(this.state, family);
     const sets = planIpsets(desiredSets, await this.ipsets.read(family), family);
     await this.ipsets.restore(sets.update);
-    let script = "";
-    for (const table of ["raw", "mangle"] as const)
-      script += await this.iptables.apply(
-        family,
-        renderHostTableChains(this.state, family, this.cfg, table, heps),
-        table,
-      );
-    script += await this.iptables.apply(family, renderFilterChains(this.state, family, this.cfg, heps));
     const natChains = hasNatOutgoing(this.state, family) ? renderNatChains(family, this.cfg) : [];
-    script += await this.iptables.apply(family, natChains, "nat");
+    const script = await this.iptables.applyTables(family, [
+      ["raw", renderHostTableChains(this.state, family, this.cfg, "raw", heps)],
+      ["mangle", renderHostTableChains(this.state, family, this.cfg, "mangle", heps)],
+      ["filter", renderFilterChains(this.state, family, this.cfg, heps)],
+      ["nat", natChains],
+    ]);
     await this.ipsets.restore(sets.cleanup);
     this.ipsets.remember(family, desiredSets);
     return script;
