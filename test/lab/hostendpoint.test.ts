@@ -62,7 +62,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await lab("down");
   if (dir) await rm(join(dir, ".."), { recursive: true, force: true });
-});
+}, 120_000);
 
 describe("calico-lab host endpoints", () => {
   it("probes a node's own services from pods and nodes before any host endpoint", async () => {
@@ -70,13 +70,13 @@ describe("calico-lab host endpoints", () => {
     expect(await probe("node2", "node1", 8080)).toBe(0);
     expect(await probe("node1", "dev/cli", 80)).toBe(0);
     expect((await lab("probe", "dev/cli", "node9", "--port", "22")).code).toBe(2);
-  });
+  }, 180_000);
 
   it("shows the node's BGP session from inside the node", async () => {
     const out = await labOk("node", "status", "node1");
     expect(out).toContain("Calico process is running.");
     expect(out).toMatch(/172\.30\.0\.2\s+\|\s+node-to-node mesh\s+\|\s+up\s+\|.*Established/);
-  });
+  }, 180_000);
 
   it("default-deny host endpoint: services closed, failsafe, BGP and own pods kept", async () => {
     expect(
@@ -97,7 +97,7 @@ describe("calico-lab host endpoints", () => {
     expect(await probe("node1", "dev/cli", 80)).toBe(1);
     const status = await labOk("node", "status", "node1");
     expect(status).toMatch(/node-to-node mesh\s+\|\s+up\s+\|.*Established/);
-  });
+  }, 180_000);
 
   it("a policy selecting the host endpoint opens a port; Felix still follows the datastore", async () => {
     const policy = `apiVersion: projectcalico.org/v3
@@ -111,7 +111,7 @@ spec:
     await eventually(async () => expect(await probe("node2", "node1", 8080)).toBe(0), 30_000);
     expect((await calicoctl("delete", "globalnetworkpolicy", "edge-web")).code).toBe(0);
     await eventually(async () => expect(await probe("node2", "node1", 8080)).toBe(1), 30_000);
-  });
+  }, 180_000);
 
   it("a port removed from the failsafe list closes; BGP stays up on its own failsafe port", async () => {
     const patch = JSON.stringify({
@@ -129,7 +129,7 @@ spec:
     await eventually(async () => {
       expect(await labOk("node", "status", "node1")).toMatch(/node-to-node mesh\s+\|\s+up\s+\|.*Established/);
     }, 30_000);
-  });
+  }, 180_000);
 
   it("refuses bad host endpoint policy with Calico's messages and stores nothing", async () => {
     const bad = await apply(`apiVersion: projectcalico.org/v3
@@ -165,5 +165,5 @@ spec: {node: node1}
     );
     expect((await calicoctl("get", "globalnetworkpolicy")).stdout).not.toMatch(/bad-prednat|bad-dnt/);
     expect((await calicoctl("get", "hostendpoint")).stdout).not.toContain("nowhere");
-  });
+  }, 180_000);
 });

@@ -153,7 +153,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
   it("leaves the host open without host endpoints", async () => {
     expect(await lab.probe(extA, "tcp", host.ipv4, 8080)).toBe("open");
     expect(await lab.probe(host, "tcp", extA.ipv4, 8080)).toBe("open");
-  });
+  }, 90_000);
 
   it("denies by default on a named host endpoint but keeps the failsafe ports open", async () => {
     await send(hepMsg("node1-hep0", hep("hep0")));
@@ -169,7 +169,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     expect(await lab.probe(extA, "tcp", w2.ipv4, 80)).toBe("open");
     expect(await lab.probe(w1, "tcp", extB.ipv4, 80)).toBe("open");
     expect(await lab.probe(host, "tcp", w2.ipv4, 80)).toBe("open");
-  });
+  }, 90_000);
 
   it("a policy selecting the endpoint opens its port; profiles come after tiers", async () => {
     await send(
@@ -180,7 +180,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     expect(await lab.probe(extA, "tcp", host.ipv4, 22)).toBe("open");
     await send(hepMsg("node1-hep0", hep("hep0", { profileIds: ["kns.test"] })));
     expect(await lab.probe(host, "tcp", extA.ipv4, 8080)).toBe("open");
-  });
+  }, 90_000);
 
   it("closes a port removed from the failsafe list, and an empty list keeps none", async () => {
     await send(hepMsg("node1-hep0", hep("hep0")));
@@ -201,7 +201,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     expect(await lab.probe(host, "tcp", extA.ipv4, 2379)).toBe("timeout");
     await restart({}, hepRemove("node1-hep1"));
     expect(await lab.probe(extA, "tcp", host.ipv4, 22)).toBe("open");
-  });
+  }, 90_000);
 
   it("an endpoint with expectedIPs only protects the interface holding one of them", async () => {
     await send(hepMsg("node1-by-ip", hep("", { expectedIpv4Addrs: ["10.98.0.1"] })));
@@ -209,7 +209,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     expect(await lab.probe(extB, "tcp", "10.98.0.1", 22)).toBe("open");
     await send(hepRemove("node1-by-ip"));
     expect(await lab.probe(extB, "tcp", "10.98.0.1", 8080)).toBe("open");
-  });
+  }, 90_000);
 
   it("interfaceName '*' protects every host interface without touching forwarded pod traffic", async () => {
     await send(hepRemove("node1-hep0"), hepMsg("node1-all", hep("*")));
@@ -219,7 +219,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     expect(await lab.probe(extA, "tcp", w2.ipv4, 80)).toBe("open");
     expect(await lab.probe(w1, "tcp", extB.ipv4, 8080)).toBe("open");
     expect(await lab.probe(host, "tcp", w2.ipv4, 80)).toBe("open");
-  });
+  }, 90_000);
 
   it("workload → own host follows DefaultEndpointToHostAction, not the host endpoint", async () => {
     // Drop (the default) drops even what the workload's egress allows.
@@ -229,7 +229,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
       expect(await lab.probe(w1, "tcp", host.ipv4, 8080)).toBe("open");
     }
     await restart({}, hepRemove("node1-all"));
-  });
+  }, 90_000);
 
   it("preDNAT policy judges the original destination, before the DNAT", async () => {
     // A nodeport-style DNAT: host port 30080 → workload w2:80.
@@ -268,7 +268,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     expect(await lab.probe(extB, "tcp", "10.98.0.1", 30080)).toBe("open");
     await send(...edge([]).map((m) => (m.type === "HostEndpointUpdate" ? hepRemove(m.id.endpointId) : m)));
     await lab.host.execOk(["nft", "delete", "table", "ip", "test-dnat"]);
-  });
+  }, 90_000);
 
   it("doNotTrack: allowed both ways flows untracked; one direction only breaks the flow", async () => {
     const untracked = (name: string, inbound: Rule[], outbound: Rule[]): ToDataplane => ({
@@ -292,7 +292,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     await send(untracked("dnt", [tcp(8080)], []));
     expect(await lab.probe(extA, "tcp", host.ipv4, 8080)).toBe("timeout");
     await send(hepRemove("node1-hep0"), { type: "ActivePolicyRemove", id: gnp("dnt") });
-  });
+  }, 90_000);
 
   it("applyOnForward: a gateway forwards only what the forward policy allows", async () => {
     const edge = (forwardTiers: TierInfo[]) => hepMsg("node1-hep0", hep("hep0", { forwardTiers }));
@@ -312,7 +312,20 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     expect(await lab.probe(extB, "tcp", extA.ipv4, 2379)).toBe("open");
     await send(hepRemove("node1-hep0"));
     expect(await lab.probe(extA, "tcp", extB.ipv4, 8080)).toBe("open");
-  });
+  }, 90_000);
+
+  it("repairs drift in the host endpoint chains on the next resync", async () => {
+    await send(hepMsg("node1-hep0", hep("hep0")));
+    expect(await lab.probe(extA, "tcp", host.ipv4, 22)).toBe("open");
+    if (backend.kind === "nftables")
+      await lab.host.execOk(["nft", "flush", "chain", "ip", "calico", "filter-cali-failsafe-in"]);
+    else await lab.host.execOk(["iptables", "-F", "cali-failsafe-in"]);
+    expect(await lab.probe(extA, "tcp", host.ipv4, 22)).toBe("timeout");
+    dp.resync();
+    await dp.apply();
+    expect(await lab.probe(extA, "tcp", host.ipv4, 22)).toBe("open");
+    await send(hepRemove("node1-hep0"));
+  }, 90_000);
 
   it("a restarted dataplane adopts the host endpoint chains and sweeps them when they go", async () => {
     await send(hepMsg("node1-all", hep("*")));
@@ -328,7 +341,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
         : (await lab.host.execOk(["iptables-save"])).stdout;
     expect(dump).not.toContain("cali-fh-");
     expect(dump).not.toContain("cali-failsafe");
-  });
+  }, 90_000);
 });
 
 /** Messages that rebuild a dataplane's desired state. */
