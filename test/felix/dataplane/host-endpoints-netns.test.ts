@@ -84,13 +84,6 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
       names.map((n) => gnp(n)),
     ),
   ];
-  const egress = (...names: string[]): TierInfo[] => [
-    tier(
-      "default",
-      [],
-      names.map((n) => gnp(n)),
-    ),
-  ];
 
   async function outside(name: string, link: string, subnet: string): Promise<LabWorkload> {
     const ns = await createNetns(`${PREFIX}${name}`);
