@@ -11,7 +11,7 @@ import {
   DEFAULT_FAILSAFE_OUTBOUND,
 } from "../../../src/felix/dataplane/rules/failsafe.js";
 import type { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
-import { createNetns, removeAll } from "../../support/netns.js";
+import { createNetns, type Netns, removeAll } from "../../support/netns.js";
 import { gnp, policyBody, rule, tier, workload } from "./fixtures.js";
 import { Lab, type LabWorkload } from "./lab.js";
 
@@ -85,7 +85,7 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     ),
   ];
 
-  async function outside(name: string, link: string, subnet: string): Promise<LabWorkload> {
+  async function outside(name: string, link: string, subnet: string, v6: string): Promise<LabWorkload> {
     const ns = await createNetns(`${PREFIX}${name}`);
     await lab.host.execOk([
       "ip",
@@ -105,16 +105,37 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     await ns.execOk(["ip", "addr", "add", `${subnet}.2/24`, "dev", "eth0"]);
     await ns.execOk(["ip", "link", "set", "eth0", "up"]);
     await ns.execOk(["ip", "route", "add", "default", "via", `${subnet}.1`]);
-    return { ns, iface: link, ipv4: `${subnet}.2`, ipv6: "" };
+    await lab.host.execOk(["ip", "-6", "addr", "add", `${v6}::1/64`, "dev", link, "nodad"]);
+    await ns.execOk(["ip", "-6", "addr", "add", `${v6}::2/64`, "dev", "eth0", "nodad"]);
+    await ns.execOk(["ip", "-6", "route", "add", "default", "via", `${v6}::1`]);
+    // Static neighbours: as in Calico, host endpoint policy also judges neighbour discovery.
+    const mac = async (n: Netns, dev: string) =>
+      (await n.ipJson<{ address: string }[]>(["link", "show", dev]))[0]?.address ?? "";
+    const neigh = (addr: string, lladdr: string, dev: string) => [
+      "ip",
+      "-6",
+      "neigh",
+      "replace",
+      addr,
+      "lladdr",
+      lladdr,
+      "dev",
+      dev,
+      "nud",
+      "permanent",
+    ];
+    await lab.host.execOk(neigh(`${v6}::2`, await mac(ns, "eth0"), link));
+    await ns.execOk(neigh(`${v6}::1`, await mac(lab.host, link), "eth0"));
+    return { ns, iface: link, ipv4: `${subnet}.2`, ipv6: `${v6}::2` };
   }
 
   beforeAll(async () => {
     lab = await Lab.create(PREFIX);
     w1 = await lab.addWorkload(PREFIX, 1);
     w2 = await lab.addWorkload(PREFIX, 2);
-    extA = await outside("a", "hep0", "10.99.0");
-    extB = await outside("b", "hep1", "10.98.0");
-    host = { ns: lab.host, iface: "hep0", ipv4: "10.99.0.1", ipv6: "" };
+    extA = await outside("a", "hep0", "10.99.0", "fd00:99");
+    extB = await outside("b", "hep1", "10.98.0", "fd00:98");
+    host = { ns: lab.host, iface: "hep0", ipv4: "10.99.0.1", ipv6: "fd00:99::1" };
     await lab.serve(host, [22, 179, 2379, 8080], [68]);
     await lab.serve(w2, [80], []);
     await lab.serve(extA, [2379, 8080], []);
@@ -153,6 +174,11 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     expect(await lab.probe(extA, "tcp", host.ipv4, 8080)).toBe("timeout");
     for (const port of [22, 179, 2379]) expect(await lab.probe(extA, "tcp", host.ipv4, port)).toBe("open");
     expect(await lab.probe(extA, "udp", host.ipv4, 68)).toBe("open");
+    // The same over IPv6.
+    expect(await lab.probe(extA, "tcp", host.ipv6, 8080)).toBe("timeout");
+    expect(await lab.probe(extA, "tcp", host.ipv6, 22)).toBe("open");
+    expect(await lab.probe(host, "tcp", extA.ipv6, 2379)).toBe("open");
+    expect(await lab.probe(host, "tcp", extA.ipv6, 8080)).toBe("timeout");
     // Outbound: only failsafe destinations (etcd 2379 is one, 8080 is not).
     expect(await lab.probe(host, "tcp", extA.ipv4, 2379)).toBe("open");
     expect(await lab.probe(host, "tcp", extA.ipv4, 8080)).toBe("timeout");
@@ -209,6 +235,8 @@ describe.each(BACKENDS)("host endpoints, %s", (_name, backend) => {
     expect(await lab.probe(extA, "tcp", host.ipv4, 8080)).toBe("timeout");
     expect(await lab.probe(extB, "tcp", "10.98.0.1", 8080)).toBe("timeout");
     expect(await lab.probe(extB, "tcp", "10.98.0.1", 22)).toBe("open");
+    expect(await lab.probe(extB, "tcp", "fd00:98::1", 8080)).toBe("timeout");
+    expect(await lab.probe(extB, "tcp", "fd00:98::1", 22)).toBe("open");
     expect(await lab.probe(extA, "tcp", w2.ipv4, 80)).toBe("open");
     expect(await lab.probe(w1, "tcp", extB.ipv4, 8080)).toBe("open");
     expect(await lab.probe(host, "tcp", w2.ipv4, 80)).toBe("open");
