@@ -39,15 +39,15 @@ import {
 
 const API = "projectcalico.org/v3";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
-const BIN = (name: string) => join(ROOT, "bin", name);
-const DIST = (file: string) => join(ROOT, "dist", "lab", file);
+export const BIN = (name: string) => join(ROOT, "bin", name);
+export const DIST = (file: string) => join(ROOT, "dist", "lab", file);
 export const POD_CIDR = "10.244.0.0/16";
 
 export class LabError extends Error {}
 
 type Progress = (msg: string) => void;
 
-const nsPath = (ns: string) => `/run/netns/${ns}`;
+export const nsPath = (ns: string) => `/run/netns/${ns}`;
 const inNs = (ns: string, argv: string[], input?: string): Promise<ExecResult> =>
   run("nsenter", [`--net=${nsPath(ns)}`, ...argv], input === undefined ? {} : { input });
 
@@ -62,7 +62,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function detached(argv: string[], env: NodeJS.ProcessEnv, logFile: string, cwd?: string): number {
+export function detached(argv: string[], env: NodeJS.ProcessEnv, logFile: string, cwd?: string): number {
   mkdirSync(dirname(logFile), { recursive: true });
   const fd = openSync(logFile, "a");
   const [file, ...args] = argv;
@@ -623,15 +623,17 @@ export class Lab {
     saveState(this.paths, state);
   }
 
-  /** `open`, `closed` or `timeout`, probing from inside FROM's namespace. */
+  /** `open`, `closed` or `timeout`, probing from inside FROM's namespace (a pod or a node). */
   async probe(from: string, to: string, port: number, protocol: string, timeoutMs = 1_000): Promise<string> {
     if (protocol === "sctp")
       throw new LabError("this kernel has no SCTP sockets, so SCTP cannot be probed here");
     if (protocol !== "tcp" && protocol !== "udp")
       throw new LabError(`--protocol must be tcp, udp or sctp, not '${protocol}'`);
     const state = this.state();
-    const a = this.pod(state, from);
-    const b = this.pod(state, to);
+    // A node name stands for the node itself (its namespace and fabric address).
+    const end = (ref: string) => state.nodes.find((n) => n.name === ref) ?? this.pod(state, ref);
+    const a = end(from);
+    const b = end(to);
     const out = await inNs(a.netns, [
       process.execPath,
       DIST("pod-probe.js"),

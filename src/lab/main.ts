@@ -1,5 +1,6 @@
 /** `calico-lab`: the command line of the multi-node lab. Exit 1 on failure, 2 on bad usage. */
 import { Command, InvalidArgumentError } from "commander";
+import { hostEndpointCreate, nodeServe, nodeStatus } from "./hostendpoint.js";
 import { Lab } from "./lab.js";
 import { type LabNetwork, parseNetwork } from "./network.js";
 import type { LabPod } from "./state.js";
@@ -120,7 +121,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .action(() => {
       process.stdout.write(lab.env());
     });
-  const node = program.command("node").description("nodes joining and leaving the running lab");
+  const node = program
+    .command("node")
+    .description("nodes joining and leaving the running lab, their own services and BGP status");
   node
     .command("add")
     .description("a new node joins: namespace on the fabric, calico-node, ready")
@@ -162,9 +165,37 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .command("label <ns/name> <labels...>")
     .action((ref: string, labels: string[]) => lab.podLabel(ref, parseLabelChanges(labels)));
   pod.command("delete <ns/name>").action((ref: string) => lab.podDelete(ref));
+  const hep = program.command("hostendpoint").description("host endpoints: policy for the nodes themselves");
+  hep
+    .command("create <node>")
+    .description("protect a node's interface (denies all but the failsafe ports until a policy allows more)")
+    .option("--interface <name>", "interface to protect, or * for every one", "eth0")
+    .option("--labels <k=v,...>", "labels for policy selectors", parseLabels, {})
+    .action(async (node: string, o: { interface: string; labels: Record<string, string> }) => {
+      const name = await hostEndpointCreate(lab.paths, node, o.interface, o.labels);
+      process.stdout.write(`hostendpoint ${name} created\n`);
+    });
+  node
+    .command("serve <node>")
+    .description("start servers in the node's own namespace, to probe the node")
+    .requiredOption("--serve <specs>", "servers: tcp:22,tcp:8080,udp:53,...", parseServe)
+    .action(async (name: string, o: { serve: LabPod["serve"] }) => {
+      await nodeServe(lab.paths, name, o.serve);
+    });
+  node
+    .command("status <node>")
+    .description("calicoctl node status, run inside the node")
+    .action(async (name: string) => {
+      const out = await nodeStatus(lab.paths, name);
+      process.stdout.write(out.stdout);
+      process.stderr.write(out.stderr);
+      process.exitCode = out.code;
+    });
   program
     .command("probe <from> <to>")
-    .description("exit 0 when FROM reaches TO on the port, 1 when it does not, 2 on error")
+    .description(
+      "exit 0 when FROM reaches TO on the port, 1 when it does not, 2 on error (a pod NS/NAME or a node)",
+    )
     .requiredOption("--port <P>", "port", intOption)
     .option("--protocol <proto>", "tcp, udp or sctp", "tcp")
     .action(async (from: string, to: string, o: { port: number; protocol: string }) => {

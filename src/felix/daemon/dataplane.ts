@@ -6,8 +6,11 @@
 import type { ToDataplane } from "../calc/index.js";
 import {
   type CommandRunner,
+  DEFAULT_FAILSAFE_INBOUND,
+  DEFAULT_FAILSAFE_OUTBOUND,
   defaultRenderConfig,
   PolicyDataplane,
+  parseFailsafePorts,
   policyBackendFromConfig,
   type TunnelLog,
   tunnelOptionsFromConfig,
@@ -58,6 +61,16 @@ export const policyDataplaneFactory: DataplaneFactory = (config, run, context) =
         .filter((p) => p !== ""),
       logPrefix: config.LogPrefix ?? "calico-packet",
       endpointToHostAction: endpointToHostAction(config.DefaultEndpointToHostAction),
+      failsafeInbound: parseFailsafePorts(
+        "FailsafeInboundHostPorts",
+        config.FailsafeInboundHostPorts,
+        DEFAULT_FAILSAFE_INBOUND,
+      ),
+      failsafeOutbound: parseFailsafePorts(
+        "FailsafeOutboundHostPorts",
+        config.FailsafeOutboundHostPorts,
+        DEFAULT_FAILSAFE_OUTBOUND,
+      ),
     }),
     policyBackendFromConfig(config),
     {

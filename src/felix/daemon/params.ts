@@ -4,6 +4,7 @@
  * parameter: Felix refuses to start on bad local config rather than guess.
  */
 import { pinoLevel } from "../../lib/log.js";
+import { parseFailsafePorts } from "../dataplane/index.js";
 
 export interface FelixParams {
   healthEnabled: boolean;
@@ -75,6 +76,13 @@ function severity(raw: Record<string, string>, name: string, dflt: string): stri
 export function parseFelixParams(raw: Readonly<Record<string, string>>): FelixParams {
   const r = raw as Record<string, string>;
   const nftables = (r.NFTablesMode ?? "Enabled").toLowerCase() !== "disabled";
+  // The dataplane reads these once in sync; a bad one must stop Felix before it starts.
+  for (const name of ["FailsafeInboundHostPorts", "FailsafeOutboundHostPorts"])
+    try {
+      parseFailsafePorts(name, r[name], []);
+    } catch (err) {
+      throw new FelixConfigError(`invalid value for ${(err as Error).message}`);
+    }
   return {
     healthEnabled: bool(r, "HealthEnabled", false),
     healthHost: r.HealthHost ?? "localhost",

@@ -22,6 +22,13 @@ export type { RoutesOptions, WorkloadRoute } from "./routes.js";
 export { WorkloadRoutesDriver } from "./routes.js";
 export type { RenderConfig } from "./rules/config.js";
 export { defaultRenderConfig } from "./rules/config.js";
+export {
+  DEFAULT_FAILSAFE_INBOUND,
+  DEFAULT_FAILSAFE_OUTBOUND,
+  type FailsafePort,
+  parseFailsafePorts,
+} from "./rules/failsafe.js";
+export { ALL_INTERFACES, resolveHostEndpoints } from "./rules/host-endpoints.js";
 export { allocateMarks } from "./rules/marks.js";
 export { renderPolicyTable } from "./rules/ruleset.js";
 export { DesiredPolicyState } from "./state.js";

@@ -1,14 +1,15 @@
-import type { ToDataplane } from "../calc/messages.js";
+import type { HostEndpoint, ToDataplane } from "../calc/messages.js";
 import { ClusterRoutesDriver, felixOwnedPoolTypes } from "./cluster-routes.js";
 import type { CommandRunner } from "./exec.js";
 import { InterfaceSysctls, type Link } from "./interfaces/sysctls.js";
 import { desiredIPSets, IpsetsDriver, planIpsets } from "./ipsets/ipsets.js";
 import { IptablesDriver, type IptablesFlavour } from "./iptables/driver.js";
-import { renderFilterChains, renderNatChains } from "./iptables/render.js";
+import { renderFilterChains, renderHostTableChains, renderNatChains } from "./iptables/render.js";
 import { type ApplyResult, NftablesDriver } from "./nft/driver.js";
 import type { Family } from "./nft/model.js";
 import { type WorkloadRoute, WorkloadRoutesDriver } from "./routes.js";
 import type { RenderConfig } from "./rules/config.js";
+import { resolveHostEndpoints } from "./rules/host-endpoints.js";
 import { hasNatOutgoing, renderPolicyTable } from "./rules/ruleset.js";
 import { DesiredPolicyState } from "./state.js";
 import { TunnelManager, type TunnelOptions } from "./tunnels/manager.js";
@@ -90,9 +91,12 @@ export class PolicyDataplane {
   /** Policy-only changes skip the interface and route reads, which cost more than the change. */
   private routesDirty = true;
   private otherModeRemoved = false;
+  /** Addresses of host (non-workload) interfaces, for endpoints that name `expectedIPs` only. */
+  private hostAddrs = new Map<string, Set<string>>();
+  private hostAddrsStale = true;
 
   constructor(
-    run: CommandRunner,
+    private readonly run: CommandRunner,
     private readonly cfg: RenderConfig,
     readonly backend: PolicyBackend = { kind: "nftables" },
     private readonly opts: PolicyDataplaneOptions = {},
@@ -113,17 +117,20 @@ export class PolicyDataplane {
     const tunnel = this.tunnels.onUpdate(msg);
     if (!this.state.onUpdate(msg) && !tunnel) return;
     this.dirty = true;
+    if (msg.type === "HostEndpointUpdate") this.hostAddrsStale = true;
     if (tunnel || ROUTE_MESSAGES.has(msg.type)) this.routesDirty = true;
   }
 
   /** A workload interface appeared, changed or went: routes and sysctls need another look. */
   interfacesChanged(): void {
+    this.hostAddrsStale = true;
     this.routesDirty = true;
     this.dirty = true;
   }
 
   /** The next apply reads the kernel again instead of trusting what was last written, repairing drift. */
   resync(): void {
+    this.hostAddrsStale = true;
     this.nft.invalidate();
     this.iptables.invalidate();
     this.ipsets.invalidate();
@@ -153,16 +160,40 @@ export class PolicyDataplane {
     return this.routes.graceDeadline;
   }
 
-  private async applyIptables(family: Family): Promise<string> {
+  /**
+   * Which host endpoint polices which interface. Interface addresses are read only when some
+   * endpoint is matched by `expectedIPs` alone, and again after interface changes and resyncs.
+   */
+  private async hostEndpoints(): Promise<Map<string, HostEndpoint>> {
+    const byAddress = [...this.state.hostEndpoints.values()].some((ep) => ep.name === "");
+    if (byAddress && this.hostAddrsStale) {
+      const out = await this.run(["ip", "-j", "addr", "show"]);
+      if (out.code !== 0) throw new Error(`ip addr show failed (${out.code}): ${out.stderr}`);
+      const links = JSON.parse(out.stdout || "[]") as { ifname: string; addr_info?: { local: string }[] }[];
+      this.hostAddrs = new Map(
+        links
+          .filter((l) => !this.cfg.interfacePrefixes.some((p) => l.ifname.startsWith(p)))
+          .map((l) => [l.ifname, new Set((l.addr_info ?? []).map((a) => a.local))]),
+      );
+      this.hostAddrsStale = false;
+    }
+    return resolveHostEndpoints(this.state.hostEndpoints, this.hostAddrs);
+  }
+
+  private async applyIptables(family: Family, heps: ReadonlyMap<string, HostEndpoint>): Promise<string> {
     const desiredSets = desiredIPSets(this.state, family);
     const sets = planIpsets(desiredSets, await this.ipsets.read(family), family);
     await this.ipsets.restore(sets.update);
-    const script = await this.iptables.apply(family, renderFilterChains(this.state, family, this.cfg));
     const natChains = hasNatOutgoing(this.state, family) ? renderNatChains(family, this.cfg) : [];
-    const nat = await this.iptables.apply(family, natChains, "nat");
+    const script = await this.iptables.applyTables(family, [
+      ["raw", renderHostTableChains(this.state, family, this.cfg, "raw", heps)],
+      ["mangle", renderHostTableChains(this.state, family, this.cfg, "mangle", heps)],
+      ["filter", renderFilterChains(this.state, family, this.cfg, heps)],
+      ["nat", natChains],
+    ]);
     await this.ipsets.restore(sets.cleanup);
     this.ipsets.remember(family, desiredSets);
-    return script + nat;
+    return script;
   }
 
   private async removeOtherMode(): Promise<void> {
@@ -210,16 +241,17 @@ export class PolicyDataplane {
       ? await this.applyRoutes()
       : { routes: unchanged, clusterRoutes: unchanged, tunnels: [] };
     await this.removeOtherMode();
+    const heps = await this.hostEndpoints();
     let result: PolicyApplyResult;
     if (this.backend.kind === "nftables") {
       const [v4, v6] = await this.nft.applyAll([
-        renderPolicyTable(this.state, 4, this.cfg),
-        renderPolicyTable(this.state, 6, this.cfg),
+        renderPolicyTable(this.state, 4, this.cfg, heps),
+        renderPolicyTable(this.state, 6, this.cfg, heps),
       ]);
       result = { nft: { 4: v4 as ApplyResult, 6: v6 as ApplyResult }, routes, clusterRoutes, tunnels };
     } else {
       result = {
-        iptables: { 4: await this.applyIptables(4), 6: await this.applyIptables(6) },
+        iptables: { 4: await this.applyIptables(4, heps), 6: await this.applyIptables(6, heps) },
         routes,
         clusterRoutes,
         tunnels,

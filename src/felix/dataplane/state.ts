@@ -1,6 +1,7 @@
 import {
   type ActivePolicyUpdate,
   type ActiveProfileUpdate,
+  type HostEndpoint,
   type IPAMPool,
   type IPSetType,
   type PolicyID,
@@ -32,6 +33,8 @@ export class DesiredPolicyState {
   readonly profiles = new Map<string, ActiveProfileUpdate["profile"]>();
   /** Keyed by `workloadEndpointIdKey`. */
   readonly workloads = new Map<string, WorkloadEndpoint>();
+  /** This host's endpoints, keyed by endpoint id. */
+  readonly hostEndpoints = new Map<string, HostEndpoint>();
   /** IP pools by Felix's pool id (CIDR with `-` for `/`): NAT outgoing and the all-pools sets. */
   readonly pools = new Map<string, IPAMPool>();
   /** The route resolver's view of every routable CIDR, by destination. */
@@ -67,6 +70,11 @@ export class DesiredPolicyState {
         return true;
       case "WorkloadEndpointRemove":
         return this.workloads.delete(workloadEndpointIdKey(msg.id));
+      case "HostEndpointUpdate":
+        this.hostEndpoints.set(msg.id.endpointId, msg.endpoint);
+        return true;
+      case "HostEndpointRemove":
+        return this.hostEndpoints.delete(msg.id.endpointId);
       case "IPAMPoolUpdate":
         this.pools.set(msg.id, msg.pool);
         return true;

@@ -141,9 +141,31 @@ export class IptablesDriver {
     return script;
   }
 
+  /**
+   * Several tables in one `iptables-restore` (one process per family and batch instead of one
+   * per table); returns the script that ran ("" if none was needed).
+   */
+  async applyTables(family: Family, tables: ReadonlyArray<[IptTable, readonly IptChain[]]>): Promise<string> {
+    const scripts: string[] = [];
+    for (const [table, desired] of tables) {
+      const key = `${family} ${table}`;
+      const known = this.written.get(key);
+      this.written.delete(key);
+      scripts.push(planIptables(desired, known ?? (await this.read(family, table)), table));
+    }
+    const script = scripts.join("");
+    if (script !== "") {
+      const out = await this.run([this.command(family, "restore"), "--noflush"], script);
+      if (out.code !== 0)
+        throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
+    }
+    for (const [table, desired] of tables)
+      this.written.set(`${family} ${table}`, observedFromDesired(desired, table));
+    return script;
+  }
+
   /** Removes every `cali-` chain and hook (used when leaving iptables mode). */
   async removeAll(family: Family): Promise<void> {
-    await this.apply(family, [], "nat");
-    await this.apply(family, [], "filter");
+    for (const table of ["nat", "filter", "mangle", "raw"] as const) await this.apply(family, [], table);
   }
 }

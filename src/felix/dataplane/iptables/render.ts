@@ -6,11 +6,18 @@
  * verdicts. Every rule carries Calico's `cali:<hash>` comment, its identity for reconciliation.
  */
 import { createHash } from "node:crypto";
-import { policyIdKey, type TierInfo, type WorkloadEndpoint } from "../../calc/messages.js";
+import { type HostEndpoint, policyIdKey, type TierInfo, type WorkloadEndpoint } from "../../calc/messages.js";
 import { ipsetName } from "../ipsets/ipsets.js";
 import type { Family } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
 import type { RenderConfig } from "../rules/config.js";
+import {
+  type Dialect,
+  filterHostRules,
+  type HostChains,
+  renderHostEndpointChains,
+  resolveHostEndpoints,
+} from "../rules/host-endpoints.js";
 import { hex } from "../rules/marks.js";
 import { logPrefix, type RuleOwner } from "../rules/policy.js";
 import type { DesiredPolicyState } from "../state.js";
@@ -41,7 +48,7 @@ export const IPT = {
   toWl: "cali-to-wl-dispatch",
 } as const;
 
-export type IptTable = "filter" | "nat";
+export type IptTable = "raw" | "mangle" | "filter" | "nat";
 
 /** Per table, kernel chain → the Calico chain its first rule jumps to. */
 export const TABLE_HOOKS: Record<IptTable, ReadonlyArray<[string, string]>> = {
@@ -51,6 +58,14 @@ export const TABLE_HOOKS: Record<IptTable, ReadonlyArray<[string, string]>> = {
     ["OUTPUT", IPT.output],
   ],
   nat: [["POSTROUTING", "cali-POSTROUTING"]],
+  raw: [
+    ["PREROUTING", "cali-PREROUTING"],
+    ["OUTPUT", "cali-OUTPUT"],
+  ],
+  mangle: [
+    ["PREROUTING", "cali-PREROUTING"],
+    ["POSTROUTING", "cali-POSTROUTING"],
+  ],
 };
 
 export function poolSetId(which: "masq" | "all"): string {
@@ -104,8 +119,11 @@ function ifaceWildcards(cfg: RenderConfig, flag: "-i" | "-o", target: string): s
 
 const ICMPV6_TO_HOST = [130, 131, 132, 133, 135, 136];
 
-function staticChains(family: Family, cfg: RenderConfig): IptChain[] {
+/** With host endpoints (`hosts`) INPUT, OUTPUT and FORWARD also dispatch to their chains. */
+function staticChains(family: Family, cfg: RenderConfig, hosts = false): IptChain[] {
   const { marks } = cfg;
+  const hep = hosts ? filterHostRules(cfg, iptablesDialect) : undefined;
+  const bodies = (list: { body: string }[] | undefined) => (list ?? []).map((x) => x.body);
   const allBits = marks.accept | marks.pass | marks.scratch0 | marks.scratch1;
   const wlToHost: string[] = [];
   if (family === 6)
@@ -118,17 +136,23 @@ function staticChains(family: Family, cfg: RenderConfig): IptChain[] {
       ...ifaceWildcards(cfg, "-i", `-g ${IPT.wlToHost}`),
       `${mark(marks.accept, true)} -j ACCEPT`,
       clearMark(allBits),
+      ...bodies(hep?.input),
     ]),
     chain(IPT.forward, [
       clearMark(allBits & ~marks.accept),
+      ...bodies(hep?.forwardHead),
       ...ifaceWildcards(cfg, "-i", `-j ${IPT.fromWl}`),
       ...ifaceWildcards(cfg, "-o", `-j ${IPT.toWl}`),
+      ...bodies(hep?.forwardTail),
       `${mark(marks.accept, true)} -j ACCEPT`,
+      // Tells mangle POSTROUTING the packet was forwarded, so host egress policy skips it.
+      ...(hosts ? [setMark(marks.accept)] : []),
     ]),
     chain(IPT.output, [
       `${mark(marks.accept, true)} -j ACCEPT`,
       ...ifaceWildcards(cfg, "-o", "-j RETURN"),
       clearMark(allBits),
+      ...bodies(hep?.output),
     ]),
     chain(IPT.wlToHost, wlToHost),
   ];
@@ -234,28 +258,56 @@ function endpointRules(
   return out;
 }
 
-/** Every `cali-` chain of the filter table for one family, in a stable order. */
-export function renderFilterChains(state: DesiredPolicyState, family: Family, cfg: RenderConfig): IptChain[] {
-  const chains = staticChains(family, cfg);
-  const from: string[] = [];
-  const to: string[] = [];
-  const wantedPolicies = new Set<string>();
-  const wantedProfiles = new Set<string>();
-  for (const [iface, ep] of [...state.workloadsByInterface()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const tw = endpointChainName("inbound", iface);
-    const fw = endpointChainName("outbound", iface);
-    chains.push(chain(tw, endpointRules(ep, "inbound", cfg, state)));
-    chains.push(chain(fw, endpointRules(ep, "outbound", cfg, state)));
-    from.push(`-i ${iface} -g ${fw}`);
-    to.push(`-o ${iface} -g ${tw}`);
-    for (const t of ep.tiers)
-      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wantedPolicies.add(policyIdKey(id));
-    for (const p of ep.profileIds) wantedProfiles.add(p);
-  }
-  chains.push(chain(IPT.fromWl, [...from, deny(cfg)]));
-  chains.push(chain(IPT.toWl, [...to, deny(cfg)]));
+/** iptables spelling of the host endpoint chains; each table has its own copy of a chain name. */
+export const iptablesDialect: Dialect = {
+  name: (_table, prefix, suffix) => (suffix === undefined ? prefix : iptChainName(prefix, suffix)),
+  policy: (_table, dir, key) => policyChainName(dir, key),
+  profile: (_table, dir, name) => profileChainName(dir, name),
+  markIs: mark,
+  setMark,
+  clearMark,
+  jump: (c) => `-j ${c}`,
+  goto: (c) => `-g ${c}`,
+  ret: "-j RETURN",
+  accept: "-j ACCEPT",
+  drop: "-j DROP",
+  notrack: "-j CT --notrack",
+  ctEstablished: "-m conntrack --ctstate RELATED,ESTABLISHED",
+  ctInvalid: "-m conntrack --ctstate INVALID",
+  ctDnat: "-m conntrack --ctstate DNAT",
+  iif: (name) => `-i ${name.replace(/\*$/, "+")}`,
+  oif: (name) => `-o ${name.replace(/\*$/, "+")}`,
+  port: (proto, side, port) => `-p ${proto} -m multiport --${side === "sport" ? "sports" : "dports"} ${port}`,
+  net: (_family, side, cidr) => `${side === "src" ? "-s" : "-d"} ${cidr}`,
+};
+
+function hostChains(
+  state: DesiredPolicyState,
+  family: Family,
+  cfg: RenderConfig,
+  hostEndpoints: ReadonlyMap<string, HostEndpoint>,
+): HostChains {
+  return renderHostEndpointChains(hostEndpoints, family, cfg, iptablesDialect, {
+    hasPolicy: (key) => state.policies.has(key),
+    hasProfile: (name) => state.profiles.has(name),
+  });
+}
+
+function policyChains(
+  state: DesiredPolicyState,
+  family: Family,
+  cfg: RenderConfig,
+  wantedPolicies: ReadonlySet<string>,
+  wantedProfiles: ReadonlySet<string>,
+  everywhere: boolean,
+): IptChain[] {
+  const chains: IptChain[] = [];
   for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!wantedPolicies.has(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;
+    if (
+      !wantedPolicies.has(key) &&
+      !(everywhere && policy.performanceHints.includes("AssumeNeededOnEveryNode"))
+    )
+      continue;
     const owner = {
       kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
       name: id.name,
@@ -283,6 +335,73 @@ export function renderFilterChains(state: DesiredPolicyState, family: Family, cf
       chain(profileChainName("outbound", name), ruleList(profile.outboundRules, family, cfg, owner)),
     );
   }
+  return chains;
+}
+
+/**
+ * The raw or mangle table's `cali-` chains for host endpoints (untracked and pre-DNAT policy,
+ * egress policy for DNATed host traffic) with the policy chains they reach; none without host
+ * endpoints, which removes Felix's hooks from those tables.
+ */
+export function renderHostTableChains(
+  state: DesiredPolicyState,
+  family: Family,
+  cfg: RenderConfig,
+  table: "raw" | "mangle",
+  hostEndpoints: ReadonlyMap<string, HostEndpoint> = resolveHostEndpoints(state.hostEndpoints, new Map()),
+): IptChain[] {
+  const hep = hostChains(state, family, cfg, hostEndpoints);
+  const chains = hep.chains
+    .filter((c) => c.table === table)
+    .map((c) =>
+      chain(
+        c.name,
+        c.rules.map((x) => x.body),
+      ),
+    );
+  // Reject is only valid in the filter table.
+  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop" };
+  chains.push(...policyChains(state, family, dropCfg, hep.policies[table], hep.profiles[table], false));
+  return chains;
+}
+
+/** Every `cali-` chain of the filter table for one family, in a stable order. */
+export function renderFilterChains(
+  state: DesiredPolicyState,
+  family: Family,
+  cfg: RenderConfig,
+  hostEndpoints: ReadonlyMap<string, HostEndpoint> = resolveHostEndpoints(state.hostEndpoints, new Map()),
+): IptChain[] {
+  const chains = staticChains(family, cfg, hostEndpoints.size > 0);
+  const from: string[] = [];
+  const to: string[] = [];
+  const wantedPolicies = new Set<string>();
+  const wantedProfiles = new Set<string>();
+  for (const [iface, ep] of [...state.workloadsByInterface()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const tw = endpointChainName("inbound", iface);
+    const fw = endpointChainName("outbound", iface);
+    chains.push(chain(tw, endpointRules(ep, "inbound", cfg, state)));
+    chains.push(chain(fw, endpointRules(ep, "outbound", cfg, state)));
+    from.push(`-i ${iface} -g ${fw}`);
+    to.push(`-o ${iface} -g ${tw}`);
+    for (const t of ep.tiers)
+      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wantedPolicies.add(policyIdKey(id));
+    for (const p of ep.profileIds) wantedProfiles.add(p);
+  }
+  chains.push(chain(IPT.fromWl, [...from, deny(cfg)]));
+  chains.push(chain(IPT.toWl, [...to, deny(cfg)]));
+  const hep = hostChains(state, family, cfg, hostEndpoints);
+  for (const c of hep.chains)
+    if (c.table === "filter")
+      chains.push(
+        chain(
+          c.name,
+          c.rules.map((x) => x.body),
+        ),
+      );
+  for (const key of hep.policies.filter) wantedPolicies.add(key);
+  for (const name of hep.profiles.filter) wantedProfiles.add(name);
+  chains.push(...policyChains(state, family, cfg, wantedPolicies, wantedProfiles, true));
   return chains;
 }
 

@@ -29,7 +29,7 @@ export interface NftVerdictMap {
 
 export interface BaseChainHook {
   type: "filter" | "nat";
-  hook: "input" | "forward" | "output" | "postrouting";
+  hook: "prerouting" | "input" | "forward" | "output" | "postrouting";
   priority: number;
 }
 

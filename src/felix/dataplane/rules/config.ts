@@ -1,3 +1,4 @@
+import { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND, type FailsafePort } from "./failsafe.js";
 import { allocateMarks, type MarkBits } from "./marks.js";
 
 /** The Felix settings the policy rendering depends on. */
@@ -22,6 +23,9 @@ export interface RenderConfig {
   natOutgoingAddress?: string;
   allowVxlanFromWorkloads: boolean;
   allowIpipFromWorkloads: boolean;
+  /** `FailsafeInboundHostPorts` / `FailsafeOutboundHostPorts`, kept open on every host endpoint. */
+  failsafeInbound: readonly FailsafePort[];
+  failsafeOutbound: readonly FailsafePort[];
 }
 
 export function defaultRenderConfig(overrides: Partial<RenderConfig> = {}): RenderConfig {
@@ -36,6 +40,8 @@ export function defaultRenderConfig(overrides: Partial<RenderConfig> = {}): Rend
     conntrackInvalidCheck: true,
     allowVxlanFromWorkloads: false,
     allowIpipFromWorkloads: false,
+    failsafeInbound: DEFAULT_FAILSAFE_INBOUND,
+    failsafeOutbound: DEFAULT_FAILSAFE_OUTBOUND,
     ...overrides,
   };
 }

@@ -40,12 +40,18 @@ export const natNames = {
 
 export type Direction = "inbound" | "outbound";
 
-export function policyChain(dir: Direction, policyKey: string): string {
-  return safeSuffix(`${FILTER}cali-${dir === "inbound" ? "pi" : "po"}-`, policyKey);
+/** `table` is the logical-table prefix: host endpoints also need policy chains in raw and mangle. */
+export function policyChain(dir: Direction, policyKey: string, table = FILTER): string {
+  return safeSuffix(`${table}cali-${dir === "inbound" ? "pi" : "po"}-`, policyKey);
 }
 
-export function profileChain(dir: Direction, profile: string): string {
-  return safeSuffix(`${FILTER}cali-${dir === "inbound" ? "pri" : "pro"}-`, profile);
+export function profileChain(dir: Direction, profile: string, table = FILTER): string {
+  return safeSuffix(`${table}cali-${dir === "inbound" ? "pri" : "pro"}-`, profile);
+}
+
+/** Any chain of a logical table (`raw-`, `mangle-`, `filter-`), e.g. `mangle-cali-fh-eth0`. */
+export function tableChain(table: string, prefix: string, suffix = ""): string {
+  return suffix === "" ? `${table}-${prefix}` : safeSuffix(`${table}-${prefix}`, suffix);
 }
 
 /** `cali-tw-` polices traffic to the workload (its ingress), `cali-fw-` traffic from it. */

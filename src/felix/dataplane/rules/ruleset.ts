@@ -1,12 +1,19 @@
-import { type IPSetType, policyIdKey } from "../../calc/messages.js";
+import { type HostEndpoint, type IPSetType, policyIdKey } from "../../calc/messages.js";
 import { setElements } from "../nft/elements.js";
 import type { BaseChainHook, Family, NftChain, NftSet, NftTable, SetKind } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
 import type { DesiredPolicyState } from "../state.js";
 import type { RenderConfig } from "./config.js";
 import { type ChainCatalogue, renderEndpointChain } from "./endpoint.js";
+import {
+  filterHostRules,
+  type HostTable,
+  renderHostEndpointChains,
+  resolveHostEndpoints,
+} from "./host-endpoints.js";
 import { markClear, markMatch, markSet } from "./marks.js";
 import { chainNames as C, endpointChain, ipSetName, natNames, policyChain, profileChain } from "./names.js";
+import { nftDialect } from "./nft-dialect.js";
 import { type RuleBody, renderRuleList } from "./policy.js";
 
 const SET_KIND: Record<IPSetType, SetKind> = { ip: "addr", net: "net", "ip,port": "addr-port" };
@@ -23,8 +30,29 @@ function wildcards(cfg: RenderConfig, dir: "iifname" | "oifname"): string {
   return `${dir} ${names.length === 1 ? names[0] : `{ ${names.join(", ")} }`}`;
 }
 
-function staticChains(family: Family, cfg: RenderConfig): NftChain[] {
+/** Base chains hooking the raw and mangle tables, present only while some host endpoint is. */
+function hostBaseChains(): NftChain[] {
+  const base = (table: string, hook: BaseChainHook["hook"], priority: number) =>
+    chain(`${table}-${hook.toUpperCase()}`, [{ body: `jump ${table}-cali-${hook.toUpperCase()}` }], {
+      type: "filter",
+      hook,
+      priority,
+    });
+  return [
+    base("raw", "prerouting", -300),
+    base("raw", "output", -300),
+    base("mangle", "prerouting", -150),
+    base("mangle", "postrouting", -150),
+  ];
+}
+
+/**
+ * Felix's filter chains; with host endpoints (`hosts`) INPUT, OUTPUT and FORWARD also dispatch to
+ * them. Without any, those jumps are left out: they would find nothing to police.
+ */
+function staticChains(family: Family, cfg: RenderConfig, hosts = false): NftChain[] {
   const { marks } = cfg;
+  const hep = hosts ? filterHostRules(cfg, nftDialect) : undefined;
   const allBits = marks.accept | marks.pass | marks.scratch0 | marks.scratch1;
   const wlToHost: RuleBody[] = [];
   if (family === 6) wlToHost.push({ body: `icmpv6 type { ${ICMPV6_TO_HOST.join(", ")} } accept` });
@@ -46,16 +74,20 @@ function staticChains(family: Family, cfg: RenderConfig): NftChain[] {
       { body: `${wildcards(cfg, "iifname")} goto ${C.wlToHost}` },
       { body: `${markMatch(marks.accept, true)} accept` },
       { body: markClear(allBits) },
+      ...(hep?.input ?? []),
     ]),
     chain(C.caliForward, [
       { body: markClear(allBits & ~marks.accept) },
+      ...(hep?.forwardHead ?? []),
       { body: `${wildcards(cfg, "iifname")} jump ${C.fromWlDispatch}` },
       { body: `${wildcards(cfg, "oifname")} jump ${C.toWlDispatch}` },
+      ...(hep?.forwardTail ?? []),
     ]),
     chain(C.caliOutput, [
       { body: `${markMatch(marks.accept, true)} accept` },
       { body: `${wildcards(cfg, "oifname")} return` },
       { body: markClear(allBits) },
+      ...(hep?.output ?? []),
     ]),
     chain(C.wlToHost, wlToHost),
     chain(C.fromWlDispatch, [
@@ -145,7 +177,12 @@ function natChains(family: Family, cfg: RenderConfig): NftChain[] {
  * restricted to workload policy: IP sets, base chains hooking input/forward/output, workload
  * dispatch through verdict maps, per-endpoint chains, and policy and profile chains.
  */
-export function renderPolicyTable(state: DesiredPolicyState, family: Family, cfg: RenderConfig): NftTable {
+export function renderPolicyTable(
+  state: DesiredPolicyState,
+  family: Family,
+  cfg: RenderConfig,
+  hostEndpoints: ReadonlyMap<string, HostEndpoint> = resolveHostEndpoints(state.hostEndpoints, new Map()),
+): NftTable {
   const sets = new Map<string, NftSet>();
   for (const [id, s] of [...state.ipSets].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const kind = SET_KIND[s.setType];
@@ -155,7 +192,9 @@ export function renderPolicyTable(state: DesiredPolicyState, family: Family, cfg
 
   const chains = new Map<string, NftChain>();
   const add = (c: NftChain) => chains.set(c.name, c);
-  for (const c of staticChains(family, cfg)) add(c);
+  const hosts = hostEndpoints.size > 0;
+  for (const c of staticChains(family, cfg, hosts)) add(c);
+  if (hosts) for (const c of hostBaseChains()) add(c);
 
   const known: ChainCatalogue = {
     hasPolicy: (id) => state.policies.has(policyIdKey(id)),
@@ -175,6 +214,16 @@ export function renderPolicyTable(state: DesiredPolicyState, family: Family, cfg
       for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wanted.policies.add(policyIdKey(id));
     for (const p of ep.profileIds) wanted.profiles.add(p);
   }
+
+  const hep = renderHostEndpointChains(hostEndpoints, family, cfg, nftDialect, {
+    hasPolicy: (key) => state.policies.has(key),
+    hasProfile: (name) => state.profiles.has(name),
+  });
+  for (const c of hep.chains) add(chain(c.name, c.rules));
+  for (const key of hep.policies.filter) wanted.policies.add(key);
+  for (const name of hep.profiles.filter) wanted.profiles.add(name);
+  for (const c of tablePolicyChains(state, family, cfg, "raw", hep)) add(c);
+  for (const c of tablePolicyChains(state, family, cfg, "mangle", hep)) add(c);
 
   // Only chains some endpoint can reach are programmed (reference §7.4), unless the policy
   // asks to be present everywhere.
@@ -239,4 +288,57 @@ export function renderPolicyTable(state: DesiredPolicyState, family: Family, cfg
     [C.toWlDispatch, { name: C.toWlDispatch, elements: toMap }],
   ]);
   return { family, name: cfg.tableName, sets, maps, chains };
+}
+
+/**
+ * Copies of the policy and profile chains a raw or mangle host endpoint chain jumps to. Deny is
+ * always a drop there: reject is not allowed before routing.
+ */
+function tablePolicyChains(
+  state: DesiredPolicyState,
+  family: Family,
+  cfg: RenderConfig,
+  table: Exclude<HostTable, "filter">,
+  hep: { policies: Record<HostTable, Set<string>>; profiles: Record<HostTable, Set<string>> },
+): NftChain[] {
+  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop" };
+  const prefix = `${table}-`;
+  const out: NftChain[] = [];
+  for (const key of [...hep.policies[table]].sort()) {
+    const entry = state.policies.get(key);
+    if (!entry) continue;
+    const { id, policy } = entry;
+    const owner = {
+      kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
+      name: id.name,
+      namespace: id.namespace,
+      tier: id.tier,
+    };
+    for (const dir of ["inbound", "outbound"] as const) {
+      const rules = dir === "inbound" ? policy.inboundRules : policy.outboundRules;
+      const description = `Policy ${key} ${dir === "inbound" ? "ingress" : "egress"}`;
+      out.push(
+        chain(
+          policyChain(dir, key, prefix),
+          renderRuleList(rules, family, dropCfg, { ...owner, description }),
+        ),
+      );
+    }
+  }
+  for (const name of [...hep.profiles[table]].sort()) {
+    const profile = state.profiles.get(name);
+    if (!profile) continue;
+    const owner = { kind: "pro", name, namespace: "", tier: "" };
+    for (const dir of ["inbound", "outbound"] as const) {
+      const rules = dir === "inbound" ? profile.inboundRules : profile.outboundRules;
+      const description = `Profile ${name} ${dir === "inbound" ? "ingress" : "egress"}`;
+      out.push(
+        chain(
+          profileChain(dir, name, prefix),
+          renderRuleList(rules, family, dropCfg, { ...owner, description }),
+        ),
+      );
+    }
+  }
+  return out;
 }
