@@ -260,9 +260,10 @@ export function renderHostEndpointChains(
   const add = (table: HostTable, name: string, rules: RuleBody[]) => out.chains.push({ table, name, rules });
   const endpoint = (table: HostTable, prefix: string) => (iface: string) => d.name(table, prefix, iface);
 
-  // filter: traffic to and from the host itself, and forwarded through its interfaces.
   for (const table of ["raw", "mangle", "filter"] as const)
     for (const c of failsafeChains(table, family, cfg, d)) out.chains.push(c);
+
+  // filter: traffic to and from the host itself, and forwarded through its interfaces.
   for (const iface of ifaces) {
     const ep = resolved.get(iface)!;
     for (const kind of ["normal", "forward"] as const)
