@@ -15,8 +15,25 @@ import { BirdClient } from "../bgp/index.js";
 import { CalicoClient } from "../client/index.js";
 import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
+import {
+  addFabricIPv6,
+  addNodeIPv6,
+  addressFor,
+  type Family,
+  familyOf,
+  ipv6NodeEnv,
+  podAnnotations,
+} from "./dualstack.js";
 import { attachHost, createBridge } from "./fabric.js";
-import { type LabPaths, type LabPod, type LabState, labPaths, loadState, saveState } from "./state.js";
+import {
+  type LabNode,
+  type LabPaths,
+  type LabPod,
+  type LabState,
+  labPaths,
+  loadState,
+  saveState,
+} from "./state.js";
 
 const API = "projectcalico.org/v3";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -107,9 +124,10 @@ export class Lab {
     }
   }
 
-  nodeEnv(name: string): NodeJS.ProcessEnv {
+  nodeEnv(name: string, ipv6 = loadState(this.paths)?.ipv6 === true): NodeJS.ProcessEnv {
     const d = join(this.paths.dir, name);
     return {
+      ...ipv6NodeEnv(ipv6),
       PATH: process.env.PATH,
       NODENAME: name,
       DATASTORE_TYPE: "etcdv3",
@@ -126,13 +144,19 @@ export class Lab {
     };
   }
 
-  async up(nodes: number, progress: Progress): Promise<void> {
+  async up(nodes: number, progress: Progress, opts: { ipv6?: boolean } = {}): Promise<void> {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50)
       throw new LabError(`--nodes must be between 1 and 50, not ${nodes}`);
     if (loadState(this.paths)?.etcd)
       throw new LabError(`a lab is already running in ${this.paths.dir}: run \`calico-lab down\` first`);
     const { prefix } = this.paths;
-    const state: LabState = { prefix, nodes: [], namespaces: {}, pods: {} };
+    const state: LabState = {
+      prefix,
+      nodes: [],
+      namespaces: {},
+      pods: {},
+      ...(opts.ipv6 ? { ipv6: true } : {}),
+    };
     mkdirSync(this.paths.dir, { recursive: true });
     saveState(this.paths, state);
 
@@ -186,6 +210,7 @@ export class Lab {
     // The fabric's "router" is a dead end, but nodes need a default route for proxy ARP to
     // answer pods' ARP for 169.254.1.1 (the kernel only proxies for addresses routed elsewhere).
     await createBridge(fabric, "172.30.0.254/24");
+    if (opts.ipv6) await addFabricIPv6(fabric);
     for (let i = 1; i <= nodes; i++) {
       const name = `node${i}`;
       const netns = `${prefix}-${name}`;
@@ -195,6 +220,7 @@ export class Lab {
       saveState(this.paths, state);
       await attachHost(fabric, `n${i}`, { netns, address: `${ip}/24` });
       await runOk("ip", ["-n", netns, "route", "add", "default", "via", "172.30.0.254", "dev", "eth0"]);
+      if (opts.ipv6) (state.nodes.at(-1) as LabNode).ip6 = await addNodeIPv6(netns, i);
     }
     for (const node of state.nodes) {
       progress(`starting calico-node on ${node.name}`);
@@ -309,7 +335,7 @@ export class Lab {
       datastore_type: "etcdv3",
       etcd_endpoints: `unix://${this.paths.etcdSocket}`,
       mtu: 1500,
-      ipam: { type: "calico-ipam" },
+      ipam: { type: "calico-ipam", ...(loadState(this.paths)?.ipv6 ? { assign_ipv6: "true" } : {}) },
       policy: { type: "k8s" },
       log_level: "warning",
       log_file_path: join(this.paths.dir, "cni.log"),
@@ -339,11 +365,17 @@ export class Lab {
     progress("lab removed");
   }
 
-  async namespaceCreate(name: string, labels: Record<string, string>): Promise<void> {
+  async namespaceCreate(
+    name: string,
+    labels: Record<string, string>,
+    annotations: Record<string, string> = {},
+  ): Promise<void> {
     const state = this.state();
     if (state.namespaces[name]) throw new LabError(`namespace ${name} already exists`);
     await this.withClient((client) => client.create(this.namespaceProfile(name, labels)));
     state.namespaces[name] = labels;
+    if (Object.keys(annotations).length > 0)
+      state.namespaceAnnotations = { ...(state.namespaceAnnotations ?? {}), [name]: annotations };
     saveState(this.paths, state);
   }
 
@@ -384,10 +416,16 @@ export class Lab {
   private async cni(state: LabState, pod: LabPod, command: "ADD" | "DEL"): Promise<ExecResult> {
     const node = state.nodes.find((n) => n.name === pod.node);
     if (!node) throw new LabError(`no node ${pod.node}`);
+    // What Calico's plugin would read from the Kubernetes API, passed as the runtime's args.
+    const k8s = {
+      podAnnotations: pod.annotations ?? {},
+      namespaceAnnotations: state.namespaceAnnotations?.[pod.namespace] ?? {},
+    };
     const conf = {
       ...this.netconf(),
       nodename: pod.node,
       nodename_file: join(this.paths.dir, pod.node, "nodename"),
+      args: { k8s },
     };
     return run(
       "nsenter",
@@ -409,7 +447,14 @@ export class Lab {
 
   async podCreate(
     ref: string,
-    opts: { node?: string; labels: Record<string, string>; serve: LabPod["serve"] },
+    opts: {
+      node?: string;
+      labels: Record<string, string>;
+      serve: LabPod["serve"];
+      annotations?: Record<string, string>;
+      ip?: string[];
+      pool?: string;
+    },
     progress: Progress,
   ): Promise<LabPod> {
     const state = this.state();
@@ -425,6 +470,15 @@ export class Lab {
     const node = opts.node ?? state.nodes[count % state.nodes.length]?.name;
     if (!node || !state.nodes.some((n) => n.name === node)) throw new LabError(`no node ${opts.node}`);
     const netns = `${state.prefix}-p-${createHash("sha256").update(ref).digest("hex").slice(0, 10)}`;
+    const annotations = await podAnnotations(opts, (pool) =>
+      this.withClient(async (_c, store) => {
+        try {
+          return String((await store.get({ kind: "IPPool", name: pool })).spec?.cidr ?? "");
+        } catch {
+          return undefined;
+        }
+      }),
+    );
     const pod: LabPod = {
       namespace,
       name,
@@ -434,6 +488,7 @@ export class Lab {
       ip: "",
       serve: opts.serve,
       labels: opts.labels,
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     };
     await runOk("ip", ["netns", "add", netns]);
     state.pods[ref] = pod;
@@ -448,7 +503,8 @@ export class Lab {
       throw new LabError(`CNI ADD for ${ref} failed: ${out.stdout.trim() || out.stderr.trim()}`);
     }
     const result = JSON.parse(out.stdout) as { ips?: Array<{ address: string }> };
-    pod.ip = result.ips?.[0]?.address.split("/")[0] ?? "";
+    pod.ips = (result.ips ?? []).map((i) => i.address.split("/")[0] ?? "");
+    pod.ip = pod.ips[0] ?? "";
     await this.syncEndpoint(pod);
     if (pod.serve.length > 0) {
       pod.serverPid = detached(
@@ -515,7 +571,14 @@ export class Lab {
   }
 
   /** `open`, `closed` or `timeout`, probing from inside FROM's namespace. */
-  async probe(from: string, to: string, port: number, protocol: string, timeoutMs = 1_000): Promise<string> {
+  async probe(
+    from: string,
+    to: string,
+    port: number,
+    protocol: string,
+    timeoutMs = 1_000,
+    family?: Family,
+  ): Promise<string> {
     if (protocol === "sctp")
       throw new LabError("this kernel has no SCTP sockets, so SCTP cannot be probed here");
     if (protocol !== "tcp" && protocol !== "udp")
@@ -527,7 +590,7 @@ export class Lab {
       process.execPath,
       DIST("pod-probe.js"),
       protocol,
-      b.ip,
+      addressFor(b, to, family),
       String(port),
       String(timeoutMs),
     ]);
@@ -535,16 +598,32 @@ export class Lab {
     return out.stdout.trim();
   }
 
-  async matrix(port: number, protocol: string): Promise<Array<{ from: string; to: string; result: string }>> {
-    const pods = Object.keys(this.state().pods).sort();
+  /**
+   * Every ordered pair of pods, over `family` (each target's first address when not given).
+   * With a family, a pod without an address of it is left out of the matrix.
+   */
+  async matrix(
+    port: number,
+    protocol: string,
+    family?: Family,
+  ): Promise<Array<{ from: string; to: string; family: Family; result: string }>> {
+    const all = this.state().pods;
+    const pods = Object.keys(all)
+      .sort()
+      .filter(
+        (p) =>
+          family === undefined || (all[p]?.ips ?? [all[p]?.ip ?? ""]).some((a) => familyOf(a) === family),
+      );
     const pairs = pods.flatMap((from) => pods.filter((to) => to !== from).map((to) => ({ from, to })));
-    const out: Array<{ from: string; to: string; result: string }> = [];
+    const out: Array<{ from: string; to: string; family: Family; result: string }> = [];
     for (let i = 0; i < pairs.length; i += 8)
       out.push(
         ...(await Promise.all(
-          pairs
-            .slice(i, i + 8)
-            .map(async (p) => ({ ...p, result: await this.probe(p.from, p.to, port, protocol) })),
+          pairs.slice(i, i + 8).map(async (p) => ({
+            ...p,
+            family: familyOf(addressFor(all[p.to] as LabPod, p.to, family)),
+            result: await this.probe(p.from, p.to, port, protocol, 1_000, family),
+          })),
         )),
       );
     return out;
@@ -565,7 +644,7 @@ export class Lab {
     }
     lines.push("", "POD                      NODE     IP");
     for (const [ref, p] of Object.entries(state.pods).sort())
-      lines.push(`${ref.padEnd(24)} ${p.node.padEnd(8)} ${p.ip}`);
+      lines.push(`${ref.padEnd(24)} ${p.node.padEnd(8)} ${(p.ips ?? [p.ip]).join(", ")}`);
     return `${lines.join("\n")}\n`;
   }
 

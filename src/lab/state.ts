@@ -6,6 +6,8 @@ export interface LabNode {
   name: string;
   netns: string;
   ip: string;
+  /** Its IPv6 address on the fabric, in a dual-stack lab. */
+  ip6?: string;
   pid?: number;
 }
 
@@ -16,6 +18,10 @@ export interface LabPod {
   netns: string;
   containerId: string;
   ip: string;
+  /** Every address, in the order CNI returned them (absent in state files from before dual stack). */
+  ips?: string[];
+  /** Kubernetes annotations passed to the CNI plugin (pinned addresses, pools). */
+  annotations?: Record<string, string>;
   serverPid?: number;
   serve: Array<{ protocol: "tcp" | "udp"; port: number; name?: string }>;
   labels: Record<string, string>;
@@ -27,6 +33,9 @@ export interface LabState {
   fabric?: string;
   nodes: LabNode[];
   namespaces: Record<string, Record<string, string>>;
+  /** `up --ipv6`: nodes, pools and pods get IPv6 too. */
+  ipv6?: boolean;
+  namespaceAnnotations?: Record<string, Record<string, string>>;
   pods: Record<string, LabPod>;
 }
 
