@@ -109,10 +109,10 @@ const bench: BenchModule = {
           baseline: { name: "1 host, sequential AutoAssign", value: alloc1 },
         },
         {
-          name: "1 host, sequential AutoAssign of one IPv6 address (/122 blocks)",
+          name: "1 host, sequential AutoAssign, IPv6",
           value: alloc6,
           unit: "ops/s",
-          baseline: { name: "1 host, sequential AutoAssign of one IPv4 address", value: alloc1 },
+          baseline: { name: "same, IPv4", value: alloc1 },
         },
       ];
     } finally {

@@ -160,14 +160,14 @@ async function dualStackReachability(): Promise<Figure[]> {
     const p6 = percentiles(v6);
     return [
       {
-        name: "dual stack: pod create → reachable over IPv6 from every other node, median",
+        name: "pod create → reachable over IPv6 (dual stack), median",
         value: p6.median,
         unit: "ms",
         baseline: { name: "same pods over IPv4, median", value: p4.median },
         goal: "≤ 1000 ms",
       },
       {
-        name: "dual stack: pod create → reachable over IPv6 from every other node, p99",
+        name: "pod create → reachable over IPv6 (dual stack), p99",
         value: p6.p99,
         unit: "ms",
         baseline: { name: "same pods over IPv4, p99", value: p4.p99 },
