@@ -86,9 +86,9 @@ export function validateAddresses(text: string, annotation: string): string[] {
   if (list.length === 0)
     throw new CniError(ErrorCode.internal, `annotation "${annotation}" specified but empty`);
   const seen = new Set<number>();
-  return list.map((text) => {
-    const ip = parseIP(text);
-    if (!ip) throw new CniError(ErrorCode.internal, `invalid IP format: ${text}`);
+  return list.map((entry) => {
+    const ip = parseIP(entry);
+    if (!ip) throw new CniError(ErrorCode.internal, `invalid IP format: ${entry}`);
     if (seen.has(ip.family))
       throw new CniError(
         ErrorCode.internal,

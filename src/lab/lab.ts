@@ -639,7 +639,7 @@ export class Lab {
     for (const n of state.nodes) {
       const failures = alive(n.pid) ? await this.nodeReady(state, n.name) : ["calico-node is not running"];
       lines.push(
-        `${n.name.padEnd(8)} ${n.ip.padEnd(13)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
+        `${n.name.padEnd(8)} ${(n.ip6 ? `${n.ip}, ${n.ip6}` : n.ip).padEnd(13)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
       );
     }
     lines.push("", "POD                      NODE     IP");
