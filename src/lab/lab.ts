@@ -631,15 +631,17 @@ export class Lab {
 
   async status(): Promise<string> {
     const state = this.state();
+    const address = (n: LabNode) => (n.ip6 ? `${n.ip}, ${n.ip6}` : n.ip);
+    const w = Math.max(13, ...state.nodes.map((n) => address(n).length));
     const lines = [
       `etcd: ${this.etcdUrl(state)} (pid ${state.etcd?.pid}, ${alive(state.etcd?.pid) ? "running" : "NOT RUNNING"})`,
       "",
-      "NODE     ADDRESS       STATUS",
+      `NODE     ${"ADDRESS".padEnd(w)} STATUS`,
     ];
     for (const n of state.nodes) {
       const failures = alive(n.pid) ? await this.nodeReady(state, n.name) : ["calico-node is not running"];
       lines.push(
-        `${n.name.padEnd(8)} ${(n.ip6 ? `${n.ip}, ${n.ip6}` : n.ip).padEnd(13)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
+        `${n.name.padEnd(8)} ${address(n).padEnd(w)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
       );
     }
     lines.push("", "POD                      NODE     IP");
