@@ -49,14 +49,20 @@ async function casRate(endpoint: string, lanes: number): Promise<number> {
   }
 }
 
-/** AutoAssign of one IPv4 address per call, sequential per host (as the CNI host lock makes it). */
-async function allocRate(endpoint: string, hosts: string[], inFlightPerHost: number): Promise<number> {
+/** AutoAssign of one address per call, sequential per host (as the CNI host lock makes it). */
+async function allocRate(
+  endpoint: string,
+  hosts: string[],
+  inFlightPerHost: number,
+  family: 4 | 6 = 4,
+): Promise<number> {
   const stores = hosts.map(() => new CalicoResourceStore(new EtcdKV({ endpoints: [endpoint] })));
   const clients = hosts.map((h, i) => IPAMClient.fromResourceStore(stores[i]!, { defaultHostname: h }));
   try {
     return await rate(hosts.length * inFlightPerHost, async (lane, i) => {
       const host = lane % hosts.length;
-      await clients[host]!.autoAssign({ handleId: `bench.${hosts[host]}.${lane}.${i}`, num4: 1 });
+      const count = family === 4 ? { num4: 1 } : { num4: 0, num6: 1 };
+      await clients[host]!.autoAssign({ handleId: `bench.${hosts[host]}.${lane}.${i}`, ...count });
     });
   } finally {
     await Promise.all(stores.map((s) => s.close()));
@@ -64,15 +70,16 @@ async function allocRate(endpoint: string, hosts: string[], inFlightPerHost: num
 }
 
 const bench: BenchModule = {
-  title: "Block IPAM on etcd (AutoAssign of one IPv4 address per call)",
+  title: "Block IPAM on etcd (AutoAssign of one IPv4, or IPv6, address per call)",
   async run(): Promise<Figure[]> {
     const etcd = await startEtcd();
     const admin = new CalicoResourceStore(new EtcdKV({ endpoints: [etcd.endpoint] }));
     try {
       await admin.create(res("IPPool", "bench", { cidr: "10.128.0.0/9", blockSize: 26 }));
-      const nodes = Array.from({ length: HOSTS + 2 }, (_, i) => `bench-node-${i}`);
+      await admin.create(res("IPPool", "bench6", { cidr: "fd00:128::/96", blockSize: 122 }));
+      const nodes = Array.from({ length: HOSTS + 3 }, (_, i) => `bench-node-${i}`);
       for (const n of nodes) await admin.create(res("Node", n, {}));
-      const [solo, lock, ...many] = nodes;
+      const [solo, lock, solo6, ...many] = nodes;
 
       const cas1 = await casRate(etcd.endpoint, 1);
       const alloc1 = await allocRate(etcd.endpoint, [solo!], 1);
@@ -80,6 +87,8 @@ const bench: BenchModule = {
       const alloc8 = await allocRate(etcd.endpoint, many, 1);
       // Without a host lock: 8 requests in flight on one host contend for one block key.
       const unlocked = await allocRate(etcd.endpoint, [lock!], 8);
+      // /122 blocks hold as many addresses as IPv4's /26, so the two should cost the same.
+      const alloc6 = await allocRate(etcd.endpoint, [solo6!], 1, 6);
       return [
         {
           name: "1 host, sequential AutoAssign",
@@ -98,6 +107,12 @@ const bench: BenchModule = {
           value: unlocked,
           unit: "ops/s",
           baseline: { name: "1 host, sequential AutoAssign", value: alloc1 },
+        },
+        {
+          name: "1 host, sequential AutoAssign, IPv6",
+          value: alloc6,
+          unit: "ops/s",
+          baseline: { name: "same, IPv4", value: alloc1 },
         },
       ];
     } finally {

@@ -12,6 +12,7 @@ import {
   type ResourceStore,
   UpdateConflictError,
 } from "../datastore/index.js";
+import { type AddressRequest, addressRequest, rawWithIpam, readAnnotations } from "./annotations.js";
 import { closeStore, openStore } from "./backend.js";
 import { checkContainer } from "./check.js";
 import type { NetConf } from "./config.js";
@@ -60,18 +61,74 @@ const wepKey = (id: WorkloadIdentity) => ({
  * environment), except that our own calico-ipam runs in this process over this store: same
  * handle, same result, one Node start and one etcd connection fewer.
  */
-async function ipam(ctx: Ctx, command: "ADD" | "DEL" | "CHECK"): Promise<CniResult | undefined> {
+async function ipam(
+  ctx: Ctx,
+  command: "ADD" | "DEL" | "CHECK",
+  pinned?: string,
+): Promise<CniResult | undefined> {
   if (ctx.conf.ipam.type === "calico-ipam" && (await resolvesToOwn("calico-ipam", ctx.env.path))) {
     if (command === "CHECK") return undefined;
-    return (await import("./calico-ipam.js")).runIpam(command, ctx.env, ctx.conf, ctx.store);
+    const env = pinned ? { ...ctx.env, args: { ...ctx.env.args, ip: pinned } } : ctx.env;
+    return (await import("./calico-ipam.js")).runIpam(command, env, ctx.conf, ctx.store);
   }
+  // A pinned address travels as `IP=` in CNI_ARGS, the convention calico-ipam (and others) read.
+  const cniArgs = pinned ? `${process.env.CNI_ARGS ?? ""};IP=${pinned}` : process.env.CNI_ARGS;
   return execPlugin({
     type: ctx.conf.ipam.type,
     command,
     stdin: JSON.stringify(ctx.conf.raw),
-    env: process.env,
+    env: cniArgs === undefined ? process.env : { ...process.env, CNI_ARGS: cniArgs },
     path: ctx.env.path,
   });
+}
+
+/**
+ * What the pod's annotations ask for (Kubernetes under `policy.type: k8s` only, as in Calico,
+ * which reads them from the API only then), with the IPAM context they imply.
+ */
+function requestFor(ctx: Ctx): { request: AddressRequest; ipamCtx: Ctx } {
+  const { conf, id } = ctx;
+  if (id.orchestrator !== "k8s" || conf.policyType !== "k8s") {
+    if (id.orchestrator !== "k8s" && conf.featureControl.ipAddrsNoIpam)
+      throw new CniError(
+        ErrorCode.internal,
+        "requested feature is not supported for this runtime: ip_addrs_no_ipam",
+      );
+    return { request: { ipam: conf.ipam }, ipamCtx: ctx };
+  }
+  const request = addressRequest(conf, readAnnotations(conf.raw));
+  const ipamConf = { ...conf, ipam: request.ipam, raw: rawWithIpam(conf.raw, conf.ipam, request.ipam) };
+  return { request, ipamCtx: { ...ctx, conf: ipamConf } };
+}
+
+/** Each pinned address from IPAM in turn; the caller's failure path releases what was assigned. */
+async function assignPinned(ctx: Ctx, addresses: string[]): Promise<CniResult> {
+  const ips: CniResult["ips"] = [];
+  for (const address of addresses) {
+    let got: CniResult | undefined;
+    try {
+      got = await ipam(ctx, "ADD", address);
+    } catch (err) {
+      throw new CniError(ErrorCode.internal, `error getting IP from IPAM: ${(err as Error).message}`);
+    }
+    const first = got?.ips[0];
+    if (!first) throw new CniError(ErrorCode.internal, "IPAM plugin returned missing IP config");
+    ips.push(first);
+  }
+  return { interfaces: [], ips, routes: [], dns: {} };
+}
+
+/** An existing endpoint's addresses go back to IPAM before its pinned ones are requested again. */
+async function releaseEndpointAddresses(ctx: Ctx, existing: Resource): Promise<void> {
+  const nets = ((existing.spec ?? {}) as { ipNetworks?: string[] }).ipNetworks ?? [];
+  if (nets.length === 0) return;
+  const { IPAMClient } = await import("../ipam/index.js");
+  const client = IPAMClient.fromResourceStore(ctx.store, { defaultHostname: ctx.id.node });
+  try {
+    await client.releaseIPs(nets.map((n) => n.split("/")[0] ?? n));
+  } catch (err) {
+    throw new CniError(ErrorCode.internal, `failed to release ipAddrs: ${(err as Error).message}`);
+  }
 }
 
 /** IPAM DEL after a failed ADD; its own failure is logged, the original error is what matters. */
@@ -187,9 +244,28 @@ async function add(ctx: Ctx): Promise<CniResult> {
   if (conf.policyType === "") await ensureProfile(ctx);
   if (existing && id.orchestrator === "cni") return addToExisting(ctx, existing);
 
-  const allocated = await ipam(ctx, "ADD");
+  const { request, ipamCtx } = requestFor(ctx);
+  let allocated: CniResult | undefined;
+  if (request.ipAddrsNoIpam) {
+    allocated = {
+      interfaces: [],
+      ips: request.ipAddrsNoIpam.map((address) => ({ address })),
+      routes: [],
+      dns: {},
+    };
+  } else if (request.ipAddrs) {
+    if (existing) await releaseEndpointAddresses(ctx, existing);
+    try {
+      allocated = await assignPinned(ipamCtx, request.ipAddrs);
+    } catch (err) {
+      await releaseAfterFailure(ipamCtx);
+      throw err;
+    }
+  } else {
+    allocated = await ipam(ipamCtx, "ADD");
+  }
   if (!allocated || allocated.ips.length === 0) {
-    await releaseAfterFailure(ctx);
+    await releaseAfterFailure(ipamCtx);
     throw new CniError(ErrorCode.internal, "IPAM plugin returned no IP addresses in result");
   }
   const hostIfname = hostInterfaceName(id);

@@ -51,6 +51,8 @@ export interface NetConf {
   ipam: IpamConf;
   policyType: string;
   allowIpForwarding: boolean;
+  /** `feature_control`: gates for the `ipAddrsNoIpam` and `floatingIPs` annotations. */
+  featureControl: { ipAddrsNoIpam: boolean; floatingIps: boolean };
   readinessGates: string[];
   /** The whole object as received, passed on untouched to delegated IPAM plugins. */
   raw: Record<string, unknown>;
@@ -158,6 +160,7 @@ export function parseNetConf(stdin: string, defaultVersion: string): NetConf {
     throw invalid("device_type", '"veth" or "netkit"', deviceType);
   const policy = reader(r.obj("policy"), "policy.");
   const container = reader(r.obj("container_settings"), "container_settings.");
+  const features = reader(r.obj("feature_control"), "feature_control.");
   const numQueues = r.int("num_queues", 1);
   const mtu = r.int("mtu", 0);
   if (mtu < 0) throw invalid("mtu", "a non-negative integer", mtu);
@@ -198,6 +201,10 @@ export function parseNetConf(stdin: string, defaultVersion: string): NetConf {
     },
     policyType: policy.str("type") ?? "",
     allowIpForwarding: container.bool("allow_ip_forwarding"),
+    featureControl: {
+      ipAddrsNoIpam: features.bool("ip_addrs_no_ipam"),
+      floatingIps: features.bool("floating_ips"),
+    },
     readinessGates: r.strings("readiness_gates"),
     raw,
   };

@@ -17,6 +17,15 @@ import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
 import { IPAMClient } from "../ipam/index.js";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
 import { TUNNEL_TYPES, tunnelHandle } from "../node/index.js";
+import {
+  addFabricIPv6,
+  addNodeIPv6,
+  addressFor,
+  type Family,
+  familyOf,
+  ipv6NodeEnv,
+  podAnnotations,
+} from "./dualstack.js";
 import { attachHost, createBridge, enableRouting } from "./fabric.js";
 import {
   DEFAULT_NETWORK,
@@ -134,10 +143,15 @@ export class Lab {
     }
   }
 
-  nodeEnv(name: string, net: LabNetwork = DEFAULT_NETWORK): NodeJS.ProcessEnv {
+  nodeEnv(
+    name: string,
+    net: LabNetwork = DEFAULT_NETWORK,
+    ipv6 = loadState(this.paths)?.ipv6 === true,
+  ): NodeJS.ProcessEnv {
     const d = join(this.paths.dir, name);
     return {
       ...encapEnv(net),
+      ...ipv6NodeEnv(ipv6),
       PATH: process.env.PATH,
       NODENAME: name,
       DATASTORE_TYPE: "etcdv3",
@@ -155,14 +169,27 @@ export class Lab {
     };
   }
 
-  async up(nodes: number, progress: Progress, network: LabNetwork = DEFAULT_NETWORK): Promise<void> {
+  async up(
+    nodes: number,
+    progress: Progress,
+    network: LabNetwork = DEFAULT_NETWORK,
+    opts: { ipv6?: boolean } = {},
+  ): Promise<void> {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50)
       throw new LabError(`--nodes must be between 1 and 50, not ${nodes}`);
     if (loadState(this.paths)?.etcd)
       throw new LabError(`a lab is already running in ${this.paths.dir}: run \`calico-lab down\` first`);
     if (network.encap === "ipip") await this.checkIpip();
+    if (opts.ipv6 && network.fabric === "l3")
+      throw new LabError("--ipv6 needs the l2 fabric: the l3 fabric's router is IPv4 only");
     const { prefix } = this.paths;
-    const state: LabState = { prefix, nodes: [], namespaces: {}, pods: {} };
+    const state: LabState = {
+      prefix,
+      nodes: [],
+      namespaces: {},
+      pods: {},
+      ...(opts.ipv6 ? { ipv6: true } : {}),
+    };
     if (network !== DEFAULT_NETWORK) state.network = network;
     mkdirSync(this.paths.dir, { recursive: true });
     saveState(this.paths, state);
@@ -223,6 +250,7 @@ export class Lab {
         ...(network.mtu ? { mtu: network.mtu } : {}),
       });
     if (network.fabric === "l3") await enableRouting(fabric);
+    if (opts.ipv6) await addFabricIPv6(fabric);
     for (let i = 1; i <= nodes; i++) await this.addNodeNamespace(state, i);
     for (const node of state.nodes) {
       progress(`starting calico-node on ${node.name}`);
@@ -249,6 +277,7 @@ export class Lab {
       { bridge: addr.bridge, ...(net.mtu ? { mtu: net.mtu } : {}) },
     );
     await runOk("ip", ["-n", netns, "route", "add", "default", "via", addr.gateway, "dev", "eth0"]);
+    if (state.ipv6) (state.nodes.at(-1) as LabNode).ip6 = await addNodeIPv6(netns, i);
   }
 
   /** `--encap ipip` needs the kernel's ipip module; find out before making anything. */
@@ -417,7 +446,7 @@ export class Lab {
       type: "calico",
       datastore_type: "etcdv3",
       etcd_endpoints: `unix://${this.paths.etcdSocket}`,
-      ipam: { type: "calico-ipam" },
+      ipam: { type: "calico-ipam", ...(loadState(this.paths)?.ipv6 ? { assign_ipv6: "true" } : {}) },
       policy: { type: "k8s" },
       log_level: "warning",
       log_file_path: join(this.paths.dir, "cni.log"),
@@ -447,11 +476,17 @@ export class Lab {
     progress("lab removed");
   }
 
-  async namespaceCreate(name: string, labels: Record<string, string>): Promise<void> {
+  async namespaceCreate(
+    name: string,
+    labels: Record<string, string>,
+    annotations: Record<string, string> = {},
+  ): Promise<void> {
     const state = this.state();
     if (state.namespaces[name]) throw new LabError(`namespace ${name} already exists`);
     await this.withClient((client) => client.create(this.namespaceProfile(name, labels)));
     state.namespaces[name] = labels;
+    if (Object.keys(annotations).length > 0)
+      state.namespaceAnnotations = { ...(state.namespaceAnnotations ?? {}), [name]: annotations };
     saveState(this.paths, state);
   }
 
@@ -492,11 +527,17 @@ export class Lab {
   private async cni(state: LabState, pod: LabPod, command: "ADD" | "DEL"): Promise<ExecResult> {
     const node = state.nodes.find((n) => n.name === pod.node);
     if (!node) throw new LabError(`no node ${pod.node}`);
+    // What Calico's plugin would read from the Kubernetes API, passed as the runtime's args.
+    const k8s = {
+      podAnnotations: pod.annotations ?? {},
+      namespaceAnnotations: state.namespaceAnnotations?.[pod.namespace] ?? {},
+    };
     const conf = {
       ...this.netconf(),
       nodename: pod.node,
       nodename_file: join(this.paths.dir, pod.node, "nodename"),
       mtu_file_path: join(this.paths.dir, pod.node, "mtu"),
+      args: { k8s },
     };
     return run(
       "nsenter",
@@ -518,7 +559,14 @@ export class Lab {
 
   async podCreate(
     ref: string,
-    opts: { node?: string; labels: Record<string, string>; serve: LabPod["serve"] },
+    opts: {
+      node?: string;
+      labels: Record<string, string>;
+      serve: LabPod["serve"];
+      annotations?: Record<string, string>;
+      ip?: string[];
+      pool?: string;
+    },
     progress: Progress,
   ): Promise<LabPod> {
     const state = this.state();
@@ -534,6 +582,15 @@ export class Lab {
     const node = opts.node ?? state.nodes[count % state.nodes.length]?.name;
     if (!node || !state.nodes.some((n) => n.name === node)) throw new LabError(`no node ${opts.node}`);
     const netns = `${state.prefix}-p-${createHash("sha256").update(ref).digest("hex").slice(0, 10)}`;
+    const annotations = await podAnnotations(opts, (pool) =>
+      this.withClient(async (_c, store) => {
+        try {
+          return String((await store.get({ kind: "IPPool", name: pool })).spec?.cidr ?? "");
+        } catch {
+          return undefined;
+        }
+      }),
+    );
     const pod: LabPod = {
       namespace,
       name,
@@ -543,6 +600,7 @@ export class Lab {
       ip: "",
       serve: opts.serve,
       labels: opts.labels,
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     };
     await runOk("ip", ["netns", "add", netns]);
     state.pods[ref] = pod;
@@ -557,7 +615,8 @@ export class Lab {
       throw new LabError(`CNI ADD for ${ref} failed: ${out.stdout.trim() || out.stderr.trim()}`);
     }
     const result = JSON.parse(out.stdout) as { ips?: Array<{ address: string }> };
-    pod.ip = result.ips?.[0]?.address.split("/")[0] ?? "";
+    pod.ips = (result.ips ?? []).map((i) => i.address.split("/")[0] ?? "");
+    pod.ip = pod.ips[0] ?? "";
     await this.syncEndpoint(pod);
     if (pod.serve.length > 0) {
       pod.serverPid = detached(
@@ -624,7 +683,14 @@ export class Lab {
   }
 
   /** `open`, `closed` or `timeout`, probing from inside FROM's namespace (a pod or a node). */
-  async probe(from: string, to: string, port: number, protocol: string, timeoutMs = 1_000): Promise<string> {
+  async probe(
+    from: string,
+    to: string,
+    port: number,
+    protocol: string,
+    timeoutMs = 1_000,
+    family?: Family,
+  ): Promise<string> {
     if (protocol === "sctp")
       throw new LabError("this kernel has no SCTP sockets, so SCTP cannot be probed here");
     if (protocol !== "tcp" && protocol !== "udp")
@@ -638,7 +704,7 @@ export class Lab {
       process.execPath,
       DIST("pod-probe.js"),
       protocol,
-      b.ip,
+      addressFor(b, to, family),
       String(port),
       String(timeoutMs),
     ]);
@@ -646,16 +712,32 @@ export class Lab {
     return out.stdout.trim();
   }
 
-  async matrix(port: number, protocol: string): Promise<Array<{ from: string; to: string; result: string }>> {
-    const pods = Object.keys(this.state().pods).sort();
+  /**
+   * Every ordered pair of pods, over `family` (each target's first address when not given).
+   * With a family, a pod without an address of it is left out of the matrix.
+   */
+  async matrix(
+    port: number,
+    protocol: string,
+    family?: Family,
+  ): Promise<Array<{ from: string; to: string; family: Family; result: string }>> {
+    const all = this.state().pods;
+    const pods = Object.keys(all)
+      .sort()
+      .filter(
+        (p) =>
+          family === undefined || (all[p]?.ips ?? [all[p]?.ip ?? ""]).some((a) => familyOf(a) === family),
+      );
     const pairs = pods.flatMap((from) => pods.filter((to) => to !== from).map((to) => ({ from, to })));
-    const out: Array<{ from: string; to: string; result: string }> = [];
+    const out: Array<{ from: string; to: string; family: Family; result: string }> = [];
     for (let i = 0; i < pairs.length; i += 8)
       out.push(
         ...(await Promise.all(
-          pairs
-            .slice(i, i + 8)
-            .map(async (p) => ({ ...p, result: await this.probe(p.from, p.to, port, protocol) })),
+          pairs.slice(i, i + 8).map(async (p) => ({
+            ...p,
+            family: familyOf(addressFor(all[p.to] as LabPod, p.to, family)),
+            result: await this.probe(p.from, p.to, port, protocol, 1_000, family),
+          })),
         )),
       );
     return out;
@@ -663,11 +745,13 @@ export class Lab {
 
   async status(): Promise<string> {
     const state = this.state();
+    const address = (n: LabNode) => (n.ip6 ? `${n.ip}, ${n.ip6}` : n.ip);
+    const w = Math.max(13, ...state.nodes.map((n) => address(n).length));
     const lines = [
       `etcd: ${this.etcdUrl(state)} (pid ${state.etcd?.pid}, ${alive(state.etcd?.pid) ? "running" : "NOT RUNNING"})`,
       `network: ${describeNetwork(state.network ?? DEFAULT_NETWORK)}`,
       "",
-      "NODE     ADDRESS       SUBNET           TUNNEL         MTU    STATUS",
+      `NODE     ${"ADDRESS".padEnd(w)} SUBNET           TUNNEL         MTU    STATUS`,
     ];
     const tunnels = await this.tunnelAddresses().catch(() => new Map<string, string>());
     for (const n of state.nodes) {
@@ -675,12 +759,12 @@ export class Lab {
       const subnet = `${n.ip.split(".").slice(0, 3).join(".")}.0/24`;
       const mtu = readText(join(this.paths.dir, n.name, "mtu")) ?? "-";
       lines.push(
-        `${n.name.padEnd(8)} ${n.ip.padEnd(13)} ${subnet.padEnd(16)} ${(tunnels.get(n.name) ?? "-").padEnd(14)} ${mtu.padEnd(6)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
+        `${n.name.padEnd(8)} ${address(n).padEnd(w)} ${subnet.padEnd(16)} ${(tunnels.get(n.name) ?? "-").padEnd(14)} ${mtu.padEnd(6)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
       );
     }
     lines.push("", "POD                      NODE     IP");
     for (const [ref, p] of Object.entries(state.pods).sort())
-      lines.push(`${ref.padEnd(24)} ${p.node.padEnd(8)} ${p.ip}`);
+      lines.push(`${ref.padEnd(24)} ${p.node.padEnd(8)} ${(p.ips ?? [p.ip]).join(", ")}`);
     return `${lines.join("\n")}\n`;
   }
 

@@ -1,5 +1,6 @@
 /** `calico-lab`: the command line of the multi-node lab. Exit 1 on failure, 2 on bad usage. */
 import { Command, InvalidArgumentError } from "commander";
+import { DualStackError, type Family, parseAnnotations, parseFamily, parsePinned } from "./dualstack.js";
 import { hostEndpointCreate, nodeServe, nodeStatus } from "./hostendpoint.js";
 import { Lab } from "./lab.js";
 import { type LabNetwork, parseNetwork } from "./network.js";
@@ -57,6 +58,18 @@ function intOption(text: string): number {
   return n;
 }
 
+/** Turns a dual-stack option parser's error into commander's usage error (exit 2). */
+function usage<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      if (err instanceof DualStackError) throw new InvalidArgumentError(err.message);
+      throw err;
+    }
+  };
+}
+
 const progress = (msg: string) => process.stderr.write(`calico-lab: ${msg}\n`);
 
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -81,9 +94,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       "MTU of the fabric links (default 1500); Felix derives the tunnel and pod MTUs",
       intOption,
     )
+    .option("--ipv6", "dual stack: IPv6 node addresses, an IPv6 pool and an IPv6 address per pod")
     .action(
       async (o: {
         nodes: number;
+        ipv6?: boolean;
         fabric?: string;
         subnets?: number;
         encap?: string;
@@ -99,7 +114,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         } catch (err) {
           program.error(`calico-lab: ${(err as Error).message}`, { exitCode: 2 });
         }
-        await lab.up(o.nodes, progress, network);
+        await lab.up(o.nodes, progress, network, { ipv6: o.ipv6 === true });
         process.stdout.write(
           `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,
         );
@@ -141,7 +156,15 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .description("Kubernetes-style namespaces (Calico profiles kns.<name>)");
   ns.command("create <name>")
     .option("--labels <k=v,...>", "namespace labels", parseLabels, {})
-    .action((name: string, o: { labels: Record<string, string> }) => lab.namespaceCreate(name, o.labels));
+    .option(
+      "--annotations <k=v,...>",
+      'namespace annotations, e.g. cni.projectcalico.org/ipv4pools=["pool"]',
+      usage(parseAnnotations),
+      {},
+    )
+    .action((name: string, o: { labels: Record<string, string>; annotations: Record<string, string> }) =>
+      lab.namespaceCreate(name, o.labels, o.annotations),
+    );
   ns.command("label <name> <labels...>").action((name: string, labels: string[]) =>
     lab.namespaceLabel(name, parseLabelChanges(labels)),
   );
@@ -151,14 +174,41 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option("--node <node>", "node to run on (default: spread over the nodes)")
     .option("--labels <k=v,...>", "pod labels", parseLabels, {})
     .option("--serve <specs>", "servers to start: tcp:80:http,udp:81,...", parseServe, [])
+    .option(
+      "--ip <addr[,addr6]>",
+      "pin the pod's addresses (annotation cni.projectcalico.org/ipAddrs)",
+      usage(parsePinned),
+    )
+    .option(
+      "--pool <name>",
+      "allocate from this IP pool (annotation cni.projectcalico.org/ipv4pools or ipv6pools)",
+    )
+    .option("--annotations <k=v,...>", "pod annotations the CNI plugin reads", usage(parseAnnotations), {})
     .action(
-      async (ref: string, o: { node?: string; labels: Record<string, string>; serve: LabPod["serve"] }) => {
+      async (
+        ref: string,
+        o: {
+          node?: string;
+          labels: Record<string, string>;
+          serve: LabPod["serve"];
+          ip?: string[];
+          pool?: string;
+          annotations: Record<string, string>;
+        },
+      ) => {
         const p = await lab.podCreate(
           ref,
-          { ...(o.node ? { node: o.node } : {}), labels: o.labels, serve: o.serve },
+          {
+            ...(o.node ? { node: o.node } : {}),
+            labels: o.labels,
+            serve: o.serve,
+            annotations: o.annotations,
+            ...(o.ip ? { ip: o.ip } : {}),
+            ...(o.pool ? { pool: o.pool } : {}),
+          },
           progress,
         );
-        process.stdout.write(`${ref} ${p.node} ${p.ip}\n`);
+        process.stdout.write(`${ref} ${p.node} ${(p.ips ?? [p.ip]).join(",")}\n`);
       },
     );
   pod
@@ -198,8 +248,13 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     )
     .requiredOption("--port <P>", "port", intOption)
     .option("--protocol <proto>", "tcp, udp or sctp", "tcp")
-    .action(async (from: string, to: string, o: { port: number; protocol: string }) => {
-      const result = await lab.probe(from, to, o.port, o.protocol);
+    .option(
+      "--family <4|6>",
+      "address family (default: that of TO's first address)",
+      usage((t) => parseFamily(t, false)),
+    )
+    .action(async (from: string, to: string, o: { port: number; protocol: string; family?: Family }) => {
+      const result = await lab.probe(from, to, o.port, o.protocol, 1_000, o.family);
       process.stdout.write(`${from} -> ${to} ${o.protocol}/${o.port}: ${result}\n`);
       process.exitCode = result === "open" ? 0 : 1;
     });
@@ -209,8 +264,17 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option("--port <P>", "port", intOption, 80)
     .option("--protocol <proto>", "tcp, udp or sctp", "tcp")
     .option("--json", "print JSON")
-    .action(async (o: { port: number; protocol: string; json?: boolean }) => {
-      const cells = await lab.matrix(o.port, o.protocol);
+    .option(
+      "--family <4|6|both>",
+      "address family (default: each target's first address); both prints a table per family",
+      usage((t) => parseFamily(t, true)),
+    )
+    .action(async (o: { port: number; protocol: string; json?: boolean; family?: Family | "both" }) => {
+      const families = o.family === "both" ? ([4, 6] as const) : [o.family];
+      const tables = [];
+      for (const family of families)
+        tables.push({ family, cells: await lab.matrix(o.port, o.protocol, family) });
+      const cells = tables.flatMap((t) => t.cells);
       if (o.json) {
         process.stdout.write(
           `${JSON.stringify(
@@ -221,26 +285,31 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         );
         return;
       }
-      const pods = [...new Set(cells.flatMap((c) => [c.from, c.to]))].sort();
-      const w = Math.max(9, ...pods.map((p) => p.length)) + 2;
-      const lines = [
-        `${o.protocol}/${o.port}  (rows: from, columns: to; ok = reachable, -- = blocked)`,
-        `${"".padEnd(w)}${pods.map((p) => p.padEnd(w)).join("")}`,
-      ];
-      for (const from of pods)
-        lines.push(
-          `${from.padEnd(w)}${pods
-            .map((to) =>
-              (to === from
-                ? "."
-                : cells.find((c) => c.from === from && c.to === to)?.result === "open"
-                  ? "ok"
-                  : "--"
-              ).padEnd(w),
-            )
-            .join("")}`,
-        );
-      process.stdout.write(`${lines.join("\n")}\n`);
+      const out: string[] = [];
+      for (const { family, cells } of tables) {
+        const pods = [...new Set(cells.flatMap((c) => [c.from, c.to]))].sort();
+        const w = Math.max(9, ...pods.map((p) => p.length)) + 2;
+        const over = family ? `, IPv${family}` : "";
+        const lines = [
+          `${o.protocol}/${o.port}${over}  (rows: from, columns: to; ok = reachable, -- = blocked)`,
+          `${"".padEnd(w)}${pods.map((p) => p.padEnd(w)).join("")}`,
+        ];
+        for (const from of pods)
+          lines.push(
+            `${from.padEnd(w)}${pods
+              .map((to) =>
+                (to === from
+                  ? "."
+                  : cells.find((c) => c.from === from && c.to === to)?.result === "open"
+                    ? "ok"
+                    : "--"
+                ).padEnd(w),
+              )
+              .join("")}`,
+          );
+        out.push(lines.join("\n"));
+      }
+      process.stdout.write(`${out.join("\n\n")}\n`);
     });
   try {
     await program.parseAsync(argv);

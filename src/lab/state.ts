@@ -9,6 +9,8 @@ export interface LabNode {
   ip: string;
   /** 1-based subnet of an L3 fabric. */
   subnet?: number;
+  /** Its IPv6 address on the fabric, in a dual-stack lab. */
+  ip6?: string;
   pid?: number;
 }
 
@@ -19,6 +21,10 @@ export interface LabPod {
   netns: string;
   containerId: string;
   ip: string;
+  /** Every address, in the order CNI returned them (absent in state files from before dual stack). */
+  ips?: string[];
+  /** Kubernetes annotations passed to the CNI plugin (pinned addresses, pools). */
+  annotations?: Record<string, string>;
   serverPid?: number;
   serve: Array<{ protocol: "tcp" | "udp"; port: number; name?: string }>;
   labels: Record<string, string>;
@@ -32,6 +38,9 @@ export interface LabState {
   network?: LabNetwork;
   nodes: LabNode[];
   namespaces: Record<string, Record<string, string>>;
+  /** `up --ipv6`: nodes, pools and pods get IPv6 too. */
+  ipv6?: boolean;
+  namespaceAnnotations?: Record<string, Record<string, string>>;
   pods: Record<string, LabPod>;
 }
 

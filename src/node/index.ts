@@ -11,8 +11,10 @@ export { type NodePaths, nodePaths } from "./paths.js";
 export { type RunningNode, runNode } from "./run.js";
 export {
   DEFAULT_NODENAME_FILE,
+  defaultIPv6Pool,
   defaultPool,
   nodeNameFrom,
+  randomUlaCidr,
   runStartup,
   StartupError,
   type StartupResult,

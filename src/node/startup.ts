@@ -5,7 +5,8 @@
  * tiers, FelixConfigurations and BGPConfiguration. Runs to completion or fails with a message
  * naming what is wrong, before writing anything it cannot finish.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { dirname } from "node:path";
 import type { Resource } from "../api/index.js";
@@ -82,6 +83,25 @@ export function defaultPool(env: Env, family: 4 | 6, fallbackCidr: string): Reso
       disableBGPExport: bool(env, `CALICO_${v}POOL_DISABLE_BGP_EXPORT`, false),
     },
   } as unknown as Resource;
+}
+
+/** A random unique-local /48 (`fd` and 40 random bits), Calico's IPv6 pool when none is given. */
+export function randomUlaCidr(bytes: Buffer = randomBytes(5)): string {
+  const b = [0xfd, ...bytes.subarray(0, 5)];
+  const group = (i: number) => (((b[i] ?? 0) << 8) | (b[i + 1] ?? 0)).toString(16);
+  return `${group(0)}:${group(2)}:${group(4)}::/48`;
+}
+
+/**
+ * The IPv6 default pool, unless IPv6 is off: `FELIX_IPV6SUPPORT=false`, or a kernel without
+ * IPv6. Validated with the IPv4 one, before anything is written.
+ */
+export function defaultIPv6Pool(
+  env: Env,
+  kernelHasIPv6 = existsSync("/proc/sys/net/ipv6"),
+): Resource | undefined {
+  if (!bool(env, "FELIX_IPV6SUPPORT", true) || !kernelHasIPv6) return undefined;
+  return defaultPool(env, 6, randomUlaCidr());
 }
 
 async function interfaces(): Promise<InterfaceAddrs[]> {
@@ -196,9 +216,7 @@ export async function runStartup(
   // Validate the pools before the first write, so bad pool settings leave nothing half-done.
   const pools = [
     bool(env, "NO_DEFAULT_POOLS", false) ? undefined : defaultPool(env, 4, "192.168.0.0/16"),
-    bool(env, "NO_DEFAULT_POOLS", false) || !env.CALICO_IPV6POOL_CIDR
-      ? undefined
-      : defaultPool(env, 6, "none"),
+    bool(env, "NO_DEFAULT_POOLS", false) ? undefined : defaultIPv6Pool(env),
   ];
   const node = {
     apiVersion: API,

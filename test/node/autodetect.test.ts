@@ -2,10 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   AutodetectError,
   chooseAddress,
+  defaultIPv6Pool,
   defaultPool,
   type InterfaceAddrs,
   nodeNameFrom,
   parseMethod,
+  randomUlaCidr,
   StartupError,
 } from "../../src/node/index.js";
 
@@ -82,6 +84,37 @@ describe("start-up settings", () => {
     );
     expect(() => defaultPool({ CALICO_IPV4POOL_NODE_SELECTOR: "a ==" }, 4, "192.168.0.0/16")).toThrow(
       /NODE_SELECTOR/,
+    );
+  });
+
+  it("makes the IPv6 default pool from CALICO_IPV6POOL_* or a random ULA /48, unless IPv6 is off", () => {
+    const p = defaultIPv6Pool(
+      {
+        CALICO_IPV6POOL_CIDR: "fd10:244::/112",
+        CALICO_IPV6POOL_BLOCK_SIZE: "120",
+        CALICO_IPV6POOL_NAT_OUTGOING: "true",
+      },
+      true,
+    );
+    expect(p?.metadata.name).toBe("default-ipv6-ippool");
+    expect(p?.spec).toMatchObject({
+      cidr: "fd10:244::/112",
+      blockSize: 120,
+      natOutgoing: true,
+      ipipMode: "Never",
+    });
+    expect(defaultIPv6Pool({}, true)?.spec).toMatchObject({ blockSize: 122, natOutgoing: false });
+    const ula = String((defaultIPv6Pool({}, true)?.spec as { cidr?: string } | undefined)?.cidr);
+    expect(ula).toMatch(/^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/48$/);
+    expect(randomUlaCidr(Buffer.from([1, 2, 3, 4, 5]))).toBe("fd01:203:405::/48");
+    expect(defaultIPv6Pool({ FELIX_IPV6SUPPORT: "false" }, true)).toBeUndefined();
+    expect(defaultIPv6Pool({}, false)).toBeUndefined();
+    expect(defaultIPv6Pool({ CALICO_IPV6POOL_CIDR: "none" }, true)).toBeUndefined();
+    expect(() => defaultIPv6Pool({ CALICO_IPV6POOL_CIDR: "10.0.0.0/8" }, true)).toThrow(
+      new StartupError("invalid CALICO_IPV6POOL_CIDR '10.0.0.0/8'"),
+    );
+    expect(() => defaultIPv6Pool({ CALICO_IPV6POOL_BLOCK_SIZE: "100" }, true)).toThrow(
+      new StartupError("invalid CALICO_IPV6POOL_BLOCK_SIZE '100': must be between 116 and 128"),
     );
   });
 });
