@@ -207,16 +207,19 @@ spec:
       ],
       { env },
     );
+    let restarted = false;
+    void restart.then(() => {
+      restarted = true;
+    });
     let lost = 0;
     let probes = 0;
-    const deadline = Date.now() + 3_000;
-    while (Date.now() < deadline) {
+    // Probe across the whole outage and restart (each probe is a CLI start, slow on a busy host).
+    while (!restarted || probes < 3) {
       probes++;
       if ((await lab("probe", "dev/web", "prod/client", "--port", "80")).code !== 0) lost++;
     }
     const r = await restart;
     expect(r.stderr).toBe("");
-    expect(probes).toBeGreaterThan(2);
     expect(lost).toBe(0);
     await eventually(
       async () => expect((await lab("probe", "prod/client", "dev/client", "--port", "80")).code).toBe(0),

@@ -51,8 +51,9 @@ function endpointToHostAction(value: string | undefined): "drop" | "accept" | "r
   }
 }
 
-export const policyDataplaneFactory: DataplaneFactory = (config, run, context) =>
-  new PolicyDataplane(
+export const policyDataplaneFactory: DataplaneFactory = (config, run, context) => {
+  const tunnels = tunnelOptionsFromConfig(config, context.hostname, context.log);
+  return new PolicyDataplane(
     run,
     defaultRenderConfig({
       interfacePrefixes: (config.InterfacePrefix ?? "cali")
@@ -61,6 +62,7 @@ export const policyDataplaneFactory: DataplaneFactory = (config, run, context) =
         .filter((p) => p !== ""),
       logPrefix: config.LogPrefix ?? "calico-packet",
       endpointToHostAction: endpointToHostAction(config.DefaultEndpointToHostAction),
+      vxlanPort: tunnels.settings.port,
       failsafeInbound: parseFailsafePorts(
         "FailsafeInboundHostPorts",
         config.FailsafeInboundHostPorts,
@@ -79,6 +81,7 @@ export const policyDataplaneFactory: DataplaneFactory = (config, run, context) =
         : { programClusterRoutes: config.ProgramClusterRoutes }),
       ipv6: (config.Ipv6Support ?? config.IPv6Support ?? "true").toLowerCase() !== "false",
       ipForwarding: (config.IPForwarding ?? "Enabled").toLowerCase() !== "disabled",
-      tunnels: tunnelOptionsFromConfig(config, context.hostname, context.log),
+      tunnels,
     },
   );
+};

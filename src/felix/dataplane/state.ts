@@ -39,6 +39,15 @@ export class DesiredPolicyState {
   readonly pools = new Map<string, IPAMPool>();
   /** The route resolver's view of every routable CIDR, by destination. */
   readonly routes = new Map<string, RouteUpdate>();
+  /** Some IPv4 pool uses VXLAN: Felix then accepts VXLAN only from the VTEPs' hosts. */
+  vxlanEnabled = false;
+  /** Each node's VTEP parent address (its node IP), the only sources VXLAN is accepted from. */
+  readonly vxlanHosts = new Map<string, string>();
+
+  /** Whether a family's rules police VXLAN: IPv4 only, as calico-ts has no IPv6 VXLAN device. */
+  policesVxlan(family: 4 | 6): boolean {
+    return family === 4 && this.vxlanEnabled;
+  }
 
   /** Returns whether the message concerned this state. */
   onUpdate(msg: ToDataplane): boolean {
@@ -85,6 +94,14 @@ export class DesiredPolicyState {
         return true;
       case "RouteRemove":
         return this.routes.delete(msg.dst);
+      case "Encapsulation":
+        this.vxlanEnabled = msg.vxlanEnabled;
+        return true;
+      case "VXLANTunnelEndpointUpdate":
+        this.vxlanHosts.set(msg.node, msg.parentDeviceIp);
+        return true;
+      case "VXLANTunnelEndpointRemove":
+        return this.vxlanHosts.delete(msg.node);
       default:
         return false;
     }

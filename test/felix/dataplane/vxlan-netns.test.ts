@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RouteUpdate, ToDataplane } from "../../../src/felix/calc/messages.js";
-import { PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.js";
+import { type PolicyBackend, PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import { tunnelOptionsFromConfig } from "../../../src/felix/dataplane/tunnels/config.js";
 import { derivedVtepMac } from "../../../src/node/index.js";
@@ -62,11 +62,14 @@ function vtepOf(h: Host): ToDataplane {
   };
 }
 
-function newDataplane(h: Pick<Host, "name" | "ns" | "mtuFile">): PolicyDataplane {
+function newDataplane(
+  h: Pick<Host, "name" | "ns" | "mtuFile">,
+  backend: PolicyBackend = { kind: "nftables" },
+): PolicyDataplane {
   return new PolicyDataplane(
     (argv, input) => h.ns.exec(argv, input === undefined ? {} : { input }),
     defaultRenderConfig(),
-    { kind: "nftables" },
+    backend,
     { tunnels: tunnelOptionsFromConfig({ MTUFilePath: h.mtuFile }, h.name) },
   );
 }
@@ -300,6 +303,72 @@ describe("VXLAN through a router that does not know pod addresses", () => {
     feed(a, hosts);
     await a.dp.apply();
     expect(await sendTcp(a, b, 1000)).toBe(expectedDigest(1000));
+  });
+
+  it.each([
+    ["nftables", { kind: "nftables" }],
+    ["iptables", { kind: "iptables", flavour: "nft" }],
+  ] as const)("%s: VXLAN is accepted only from the cluster's hosts", async (_mode, backend) => {
+    const [, b] = hosts as [Host, Host];
+    b.dp = newDataplane(b, backend);
+    feed(b, hosts);
+    await b.dp.apply();
+    // A rogue VTEP on the router, aiming encapsulated traffic straight at b's pod.
+    const rogue = "vxrogue";
+    await router.execOk([
+      "ip",
+      "link",
+      "add",
+      rogue,
+      "type",
+      "vxlan",
+      "id",
+      "4096",
+      "remote",
+      b.ip,
+      "local",
+      "10.31.2.1",
+      "dev",
+      "r2",
+      "dstport",
+      "4789",
+      "nolearning",
+    ]);
+    try {
+      await router.execOk(["ip", "addr", "add", "10.244.99.9/32", "dev", rogue]);
+      await router.execOk(["ip", "link", "set", rogue, "up"]);
+      await router.execOk([
+        "ip",
+        "neigh",
+        "replace",
+        b.podIp,
+        "lladdr",
+        derivedVtepMac(b.name, 4),
+        "dev",
+        rogue,
+        "nud",
+        "permanent",
+      ]);
+      await router.execOk(["ip", "route", "replace", `${b.podIp}/32`, "dev", rogue]);
+      // The sink answers plainly, via b's default route to the router, which owns 10.244.99.9.
+      const send = async () =>
+        (await router.execOk([process.execPath, "-e", SEND_UDP_SCRIPT, b.podIp, "100"])).stdout.trim();
+      expect(await send()).toBe("timeout");
+      b.dp.onUpdate({
+        type: "VXLANTunnelEndpointUpdate",
+        node: "rogue",
+        mac: "66:00:00:00:99:99",
+        ipv4Addr: "10.244.99.0",
+        parentDeviceIp: "10.31.2.1",
+      });
+      await b.dp.apply();
+      expect(await send()).toBe("100");
+      b.dp.onUpdate({ type: "VXLANTunnelEndpointRemove", node: "rogue" });
+      await b.dp.apply();
+      expect(await send()).toBe("timeout");
+    } finally {
+      await router.exec(["ip", "link", "del", rogue]);
+    }
   });
 
   it("turning VXLAN off removes the device and its routes", async () => {

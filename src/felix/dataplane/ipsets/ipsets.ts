@@ -8,6 +8,7 @@ import ipaddr from "ipaddr.js";
 import type { IPSetType } from "../../calc/messages.js";
 import type { CommandRunner } from "../exec.js";
 import type { Family } from "../nft/model.js";
+import { ALL_VXLAN_NET } from "../rules/names.js";
 import type { DesiredPolicyState } from "../state.js";
 
 const KERNEL_TYPE: Record<IPSetType, string> = { ip: "hash:ip", net: "hash:net", "ip,port": "hash:ip,port" };
@@ -59,6 +60,14 @@ export function desiredIPSets(state: DesiredPolicyState, family: Family): Map<st
       if (k !== undefined) members.add(k);
     }
     out.set(ipsetName(family, id), { type: KERNEL_TYPE[set.setType], members });
+  }
+  if (state.policesVxlan(family)) {
+    const members = new Set<string>();
+    for (const ip of state.vxlanHosts.values()) {
+      const k = kernelMember("net", family, ip);
+      if (k !== undefined) members.add(k);
+    }
+    out.set(ipsetName(family, ALL_VXLAN_NET), { type: "hash:net", members });
   }
   // NAT outgoing's pool sets (Calico's cali40masq-ipam-pools / cali40all-ipam-pools).
   const pools = [...state.pools.values()].filter((p) => familyOf(p.cidr.split("/")[0] ?? "") === family);

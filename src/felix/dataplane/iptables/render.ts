@@ -19,6 +19,7 @@ import {
   resolveHostEndpoints,
 } from "../rules/host-endpoints.js";
 import { hex } from "../rules/marks.js";
+import { ALL_VXLAN_NET } from "../rules/names.js";
 import { logPrefix, type RuleOwner } from "../rules/policy.js";
 import type { DesiredPolicyState } from "../state.js";
 import { renderIptablesMatches } from "./match.js";
@@ -120,7 +121,16 @@ function ifaceWildcards(cfg: RenderConfig, flag: "-i" | "-o", target: string): s
 const ICMPV6_TO_HOST = [130, 131, 132, 133, 135, 136];
 
 /** With host endpoints (`hosts`) INPUT, OUTPUT and FORWARD also dispatch to their chains. */
-function staticChains(family: Family, cfg: RenderConfig, hosts = false): IptChain[] {
+/** VXLAN to this host only from the cluster's hosts (reference §5.1, §13.5). */
+function vxlanInputRules(family: Family, cfg: RenderConfig): string[] {
+  const udp = `-p udp -m udp --dport ${cfg.vxlanPort}`;
+  return [
+    `${udp} -m set --match-set ${ipsetName(family, ALL_VXLAN_NET)} src -m addrtype --dst-type LOCAL -j ACCEPT`,
+    `${udp} -m addrtype --dst-type LOCAL -j DROP`,
+  ];
+}
+
+function staticChains(family: Family, cfg: RenderConfig, hosts = false, vxlan = false): IptChain[] {
   const { marks } = cfg;
   const hep = hosts ? filterHostRules(cfg, iptablesDialect) : undefined;
   const bodies = (list: { body: string }[] | undefined) => (list ?? []).map((x) => x.body);
@@ -133,6 +143,7 @@ function staticChains(family: Family, cfg: RenderConfig, hosts = false): IptChai
   wlToHost.push(toHost === "accept" ? "-j ACCEPT" : toHost === "return" ? "-j RETURN" : deny(cfg));
   return [
     chain(IPT.input, [
+      ...(vxlan ? vxlanInputRules(family, cfg) : []),
       ...ifaceWildcards(cfg, "-i", `-g ${IPT.wlToHost}`),
       `${mark(marks.accept, true)} -j ACCEPT`,
       clearMark(allBits),
@@ -372,7 +383,7 @@ export function renderFilterChains(
   cfg: RenderConfig,
   hostEndpoints: ReadonlyMap<string, HostEndpoint> = resolveHostEndpoints(state.hostEndpoints, new Map()),
 ): IptChain[] {
-  const chains = staticChains(family, cfg, hostEndpoints.size > 0);
+  const chains = staticChains(family, cfg, hostEndpoints.size > 0, state.policesVxlan(family));
   const from: string[] = [];
   const to: string[] = [];
   const wantedPolicies = new Set<string>();

@@ -22,6 +22,8 @@ export interface RenderConfig {
   /** `NATOutgoingAddress`: SNAT to this address instead of masquerading. */
   natOutgoingAddress?: string;
   allowVxlanFromWorkloads: boolean;
+  /** `VXLANPort`: the UDP port VXLAN is accepted on, from cluster hosts only. */
+  vxlanPort: number;
   allowIpipFromWorkloads: boolean;
   /** `FailsafeInboundHostPorts` / `FailsafeOutboundHostPorts`, kept open on every host endpoint. */
   failsafeInbound: readonly FailsafePort[];
@@ -39,6 +41,7 @@ export function defaultRenderConfig(overrides: Partial<RenderConfig> = {}): Rend
     endpointToHostAction: "drop",
     conntrackInvalidCheck: true,
     allowVxlanFromWorkloads: false,
+    vxlanPort: 4789,
     allowIpipFromWorkloads: false,
     failsafeInbound: DEFAULT_FAILSAFE_INBOUND,
     failsafeOutbound: DEFAULT_FAILSAFE_OUTBOUND,

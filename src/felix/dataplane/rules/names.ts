@@ -38,6 +38,10 @@ export const natNames = {
   allPools: (family: Family) => `cali${family}0all-ipam-pools`,
 } as const;
 
+/** VXLAN is accepted only from the hosts in this set (Calico's `all-vxlan-net`). */
+export const ALL_VXLAN_NET = "all-vxlan-net";
+export const allVxlanNetSet = (family: Family) => `cali${family}0${ALL_VXLAN_NET}`;
+
 export type Direction = "inbound" | "outbound";
 
 /** `table` is the logical-table prefix: host endpoints also need policy chains in raw and mangle. */

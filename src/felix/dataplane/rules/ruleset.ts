@@ -12,7 +12,15 @@ import {
   resolveHostEndpoints,
 } from "./host-endpoints.js";
 import { markClear, markMatch, markSet } from "./marks.js";
-import { chainNames as C, endpointChain, ipSetName, natNames, policyChain, profileChain } from "./names.js";
+import {
+  allVxlanNetSet,
+  chainNames as C,
+  endpointChain,
+  ipSetName,
+  natNames,
+  policyChain,
+  profileChain,
+} from "./names.js";
 import { nftDialect } from "./nft-dialect.js";
 import { type RuleBody, renderRuleList } from "./policy.js";
 
@@ -50,7 +58,7 @@ function hostBaseChains(): NftChain[] {
  * Felix's filter chains; with host endpoints (`hosts`) INPUT, OUTPUT and FORWARD also dispatch to
  * them. Without any, those jumps are left out: they would find nothing to police.
  */
-function staticChains(family: Family, cfg: RenderConfig, hosts = false): NftChain[] {
+function staticChains(family: Family, cfg: RenderConfig, hosts = false, vxlan = false): NftChain[] {
   const { marks } = cfg;
   const hep = hosts ? filterHostRules(cfg, nftDialect) : undefined;
   const allBits = marks.accept | marks.pass | marks.scratch0 | marks.scratch1;
@@ -71,6 +79,7 @@ function staticChains(family: Family, cfg: RenderConfig, hosts = false): NftChai
     ),
     chain(C.output, [{ body: `jump ${C.caliOutput}` }], { type: "filter", hook: "output", priority: 0 }),
     chain(C.caliInput, [
+      ...(vxlan ? vxlanInputRules(family, cfg) : []),
       { body: `${wildcards(cfg, "iifname")} goto ${C.wlToHost}` },
       { body: `${markMatch(marks.accept, true)} accept` },
       { body: markClear(allBits) },
@@ -98,6 +107,18 @@ function staticChains(family: Family, cfg: RenderConfig, hosts = false): NftChai
       { body: `oifname vmap @${C.toWlDispatch}` },
       { body: "drop", note: "Unknown interface" },
     ]),
+  ];
+}
+
+/** VXLAN to this host only from the cluster's hosts (reference §5.1, §13.5). */
+function vxlanInputRules(family: Family, cfg: RenderConfig): RuleBody[] {
+  const udp = `udp dport ${cfg.vxlanPort}`;
+  return [
+    {
+      body: `${udp} ip saddr @${allVxlanNetSet(family)} fib daddr type local accept`,
+      note: "Allow VXLAN packets from allowed hosts",
+    },
+    { body: `${udp} fib daddr type local drop`, note: "Drop VXLAN packets from non-allowed hosts" },
   ];
 }
 
@@ -193,7 +214,16 @@ export function renderPolicyTable(
   const chains = new Map<string, NftChain>();
   const add = (c: NftChain) => chains.set(c.name, c);
   const hosts = hostEndpoints.size > 0;
-  for (const c of staticChains(family, cfg, hosts)) add(c);
+  const vxlan = state.policesVxlan(family);
+  for (const c of staticChains(family, cfg, hosts, vxlan)) add(c);
+  if (vxlan) {
+    const name = allVxlanNetSet(family);
+    sets.set(name, {
+      name,
+      kind: "net",
+      elements: setElements("net", family, new Set(state.vxlanHosts.values())),
+    });
+  }
   if (hosts) for (const c of hostBaseChains()) add(c);
 
   const known: ChainCatalogue = {
