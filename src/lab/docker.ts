@@ -21,6 +21,7 @@ import {
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
+import { type LabPaths, loadState } from "./state.js";
 
 export const DOCKER_CLI = "/usr/bin/docker";
 const DOCKERD = "/usr/sbin/dockerd";
@@ -243,4 +244,40 @@ export async function dockerDown(node: DockerNode): Promise<void> {
   await stopPid(node.dockerdPid, 20_000);
   await stopPid(node.pluginPid, 5_000);
   rmSync(node.dir, { recursive: true, force: true });
+}
+
+/** Where a lab node keeps its Docker. */
+export function labDockerDir(paths: LabPaths, node: string): string {
+  return join(paths.dir, node, "docker");
+}
+
+/** `calico-lab docker up`: Docker with the calico drivers on one lab node (default: the first). */
+export async function labDockerUp(paths: LabPaths, nodeName?: string): Promise<DockerNode> {
+  const state = loadState(paths);
+  if (!state?.etcd) throw new DockerError("no lab is running: start one with `calico-lab up`");
+  const node = nodeName ? state.nodes.find((n) => n.name === nodeName) : state.nodes[0];
+  if (!node)
+    throw new DockerError(`no node ${nodeName} (nodes: ${state.nodes.map((n) => n.name).join(", ")})`);
+  const dir = labDockerDir(paths, node.name);
+  const running = loadDockerNode(dir);
+  if (running && alive(running.dockerdPid))
+    throw new DockerError(`Docker is already running on ${node.name}: docker -H unix://${running.socket}`);
+  if (running) await dockerDown(running);
+  return dockerUp({
+    netnsPath: `/run/netns/${node.netns}`,
+    dir,
+    nodename: node.name,
+    etcdEndpoints: `unix://${paths.etcdSocket}`,
+    pluginEnv: { CALICO_LIBNETWORK_LABEL_ENDPOINTS: "true" },
+  });
+}
+
+/** Takes down the Docker of every lab node that has one. */
+export async function labDockerDown(paths: LabPaths, progress: (msg: string) => void): Promise<void> {
+  for (const node of loadState(paths)?.nodes ?? []) {
+    const docker = loadDockerNode(labDockerDir(paths, node.name));
+    if (!docker) continue;
+    progress(`stopping Docker on ${node.name}`);
+    await dockerDown(docker);
+  }
 }

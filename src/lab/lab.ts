@@ -15,6 +15,7 @@ import { BirdClient } from "../bgp/index.js";
 import { CalicoClient } from "../client/index.js";
 import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
+import { labDockerDown } from "./docker.js";
 import { attachHost, createBridge } from "./fabric.js";
 import { type LabPaths, type LabPod, type LabState, labPaths, loadState, saveState } from "./state.js";
 
@@ -319,6 +320,7 @@ export class Lab {
   async down(progress: Progress): Promise<void> {
     const state = loadState(this.paths);
     const prefix = state?.prefix ?? this.paths.prefix;
+    await labDockerDown(this.paths, progress);
     for (const pod of Object.values(state?.pods ?? {})) await killAndWait(pod.serverPid, 1_000);
     const all = (await run("ip", ["netns", "list"])).stdout
       .split("\n")

@@ -9,7 +9,7 @@ import type { Resource } from "../api/meta.js";
 import { workloadEndpointName } from "../api/workload-endpoint-name.js";
 import { networkProfile } from "../cni/index.js";
 import { LABEL_PREFIX } from "./config.js";
-import { hostIfname, NETWORK_ID_ANNOTATION, ORCHESTRATOR } from "./protocol.js";
+import { hostIfname, NETWORK_IDS_ANNOTATION, ORCHESTRATOR } from "./protocol.js";
 
 export const WEP_NAMESPACE = "libnetwork";
 
@@ -82,7 +82,14 @@ export function withContainerLabels(wep: Resource, labels: Record<string, string
  * The network's profile, named after the Docker network: members carry a label named after it
  * and accept traffic from other members (Calico's default profile for a Docker network).
  */
-export function dockerNetworkProfile(networkName: string, networkId: string): Resource {
-  const p = networkProfile(networkName, ORCHESTRATOR);
-  return { ...p, metadata: { ...p.metadata, annotations: { [NETWORK_ID_ANNOTATION]: networkId } } };
+export function dockerNetworkProfile(networkName: string, networkIds: string[]): Resource {
+  return withNetworkIds(networkProfile(networkName, ORCHESTRATOR), networkIds);
+}
+
+export function withNetworkIds(profile: Resource, networkIds: string[]): Resource {
+  const annotations = {
+    ...(profile.metadata.annotations ?? {}),
+    [NETWORK_IDS_ANNOTATION]: [...networkIds].sort().join(","),
+  };
+  return { ...profile, metadata: { ...profile.metadata, annotations } };
 }

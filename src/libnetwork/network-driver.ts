@@ -23,6 +23,7 @@ import {
   dockerNetworkProfile,
   endpointKey,
   withContainerLabels,
+  withNetworkIds,
 } from "./endpoint.js";
 import {
   type CreateEndpointRequest,
@@ -34,7 +35,7 @@ import {
   type EndpointRequest,
   hostIfname,
   macFromBytes,
-  NETWORK_ID_ANNOTATION,
+  networkIdsOf,
   tempIfname,
 } from "./protocol.js";
 
@@ -107,44 +108,68 @@ export class NetworkDriver {
     }
   }
 
-  /** The network's profile, created if missing; returns its name. */
+  /**
+   * The network's profile, created if missing, with this network recorded on it; returns its
+   * name. A profile the driver did not create is used as it is.
+   */
   private async ensureProfile(id: string, waitMs: number): Promise<string> {
     const name = await this.networkName(id, waitMs);
-    let existing: Resource | undefined;
-    try {
-      existing = await this.store.get({ kind: "Profile", name });
-    } catch (err) {
-      if (!(err instanceof ResourceNotFoundError)) throw err;
-    }
-    const owner = existing?.metadata.annotations?.[NETWORK_ID_ANNOTATION];
-    if (existing && owner !== undefined && owner !== id) {
-      // Left by an earlier network of the same name whose removal the driver missed.
-      const annotations = { ...existing.metadata.annotations, [NETWORK_ID_ANNOTATION]: id };
-      await this.#client.update({ ...existing, metadata: { ...existing.metadata, annotations } });
-    } else if (!existing) {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      let existing: Resource | undefined;
       try {
-        await this.#client.create(dockerNetworkProfile(name, id));
-        this.log.info({ profile: name, network: id }, "created profile");
+        existing = await this.store.get({ kind: "Profile", name });
       } catch (err) {
-        if (!(err instanceof ResourceAlreadyExistsError)) throw err;
+        if (!(err instanceof ResourceNotFoundError)) throw err;
+      }
+      try {
+        if (!existing) {
+          await this.#client.create(dockerNetworkProfile(name, [id]));
+          this.log.info({ profile: name, network: id }, "created profile");
+          return name;
+        }
+        const ids = networkIdsOf(existing.metadata.annotations);
+        if (ids === undefined || ids.includes(id)) return name;
+        await this.#client.update(withNetworkIds(existing, [...ids, id]));
+        return name;
+      } catch (err) {
+        if (!(err instanceof ResourceAlreadyExistsError) && !(err instanceof UpdateConflictError)) throw err;
       }
     }
-    return name;
+    throw new DriverError(`profile ${name} kept changing while recording network ${id}; try again`);
   }
 
   async deleteNetwork(req: { NetworkID: string }): Promise<Record<string, never>> {
     const id = checkId("NetworkID", req.NetworkID);
-    for (const p of (await this.store.list("Profile")).items) {
-      if (p.metadata.annotations?.[NETWORK_ID_ANNOTATION] !== id || !p.metadata.name) continue;
+    for (let attempt = 0; ; attempt++) {
       try {
-        await this.store.delete({ kind: "Profile", name: p.metadata.name });
-        this.log.info({ profile: p.metadata.name, network: id }, "deleted profile");
+        await this.forgetNetwork(id);
+        break;
       } catch (err) {
-        if (!(err instanceof ResourceNotFoundError)) throw err;
+        if (!(err instanceof UpdateConflictError) || attempt >= 10) throw err;
       }
     }
     this.#names.delete(id);
     return {};
+  }
+
+  /** Removes the network from the profiles recording it, deleting those it was the last user of. */
+  private async forgetNetwork(id: string): Promise<void> {
+    for (const p of (await this.store.list("Profile")).items) {
+      const ids = networkIdsOf(p.metadata.annotations);
+      if (!ids?.includes(id) || !p.metadata.name) continue;
+      const rest = ids.filter((n) => n !== id);
+      try {
+        if (rest.length > 0) {
+          await this.#client.update(withNetworkIds(p, rest));
+        } else {
+          const key = { kind: "Profile", name: p.metadata.name };
+          await this.store.delete(key, { resourceVersion: p.metadata.resourceVersion });
+          this.log.info({ profile: p.metadata.name, network: id }, "deleted profile");
+        }
+      } catch (err) {
+        if (!(err instanceof ResourceNotFoundError)) throw err;
+      }
+    }
   }
 
   async createEndpoint(req: CreateEndpointRequest) {

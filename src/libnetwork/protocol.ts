@@ -19,8 +19,18 @@ export const GATEWAY_REQUEST = "com.docker.network.gateway";
 export const ORCHESTRATOR = "libnetwork";
 /** Handles of the addresses this driver hands out start with this. */
 export const HANDLE_PREFIX = "libnetwork.";
-/** Marks the profiles this driver created, with the Docker network they belong to. */
-export const NETWORK_ID_ANNOTATION = "libnetwork.projectcalico.org/network-id";
+/**
+ * Marks the profiles this driver created, listing the Docker networks (one per daemon: networks
+ * are local to each Docker host) that use them; the last network's removal deletes the profile.
+ */
+export const NETWORK_IDS_ANNOTATION = "libnetwork.projectcalico.org/network-ids";
+
+/** The Docker networks recorded on a profile; undefined when the driver did not create it. */
+export function networkIdsOf(annotations: Record<string, string> | undefined): string[] | undefined {
+  const text = annotations?.[NETWORK_IDS_ANNOTATION];
+  if (text === undefined) return undefined;
+  return text.split(",").filter((s) => s !== "");
+}
 
 /** A request the driver refuses; the message goes back to Docker (and the user) verbatim. */
 export class DriverError extends Error {}
