@@ -4,49 +4,37 @@
  * driver and reaching each other, network isolation until policy allows it, clean removal, a
  * plugin restart, and bad input refused by Docker with the plugin's message.
  */
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CalicoClient } from "../../src/client/index.js";
-import { CalicoResourceStore, EtcdKV } from "../../src/datastore/index.js";
-import { type DockerNode, dockerCli, dockerDown, dockerUp, startPlugin } from "../../src/lab/docker.js";
-import { attachHost, createBridge } from "../../src/lab/fabric.js";
+import type { CalicoClient } from "../../src/client/index.js";
+import type { CalicoResourceStore } from "../../src/datastore/index.js";
+import { type DockerNode, dockerCli, startPlugin } from "../../src/lab/docker.js";
 import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
-import { type EtcdServer, startEtcd } from "../support/etcd.js";
-import { createNetns, type Forward, forwardIntoNetns, type Netns, removeAll } from "../support/netns.js";
+import type { EtcdServer } from "../support/etcd.js";
+import type { Netns } from "../support/netns.js";
+import { type DockerHost, dockerMissing as missing, startDockerHost } from "./docker-host.js";
 
-const NODE_BIN = join(import.meta.dirname, "../../bin/calico-node");
 const CALICOCTL = join(import.meta.dirname, "../../bin/calicoctl");
 const NODE = "dkhost";
 const POOL1 = "10.71.0.0/16";
 const POOL2 = "10.72.0.0/16";
 const API = "projectcalico.org/v3";
 
-const missing = ["/usr/sbin/dockerd", "/usr/bin/docker", "/bin/busybox"].filter((p) => !existsSync(p));
 if (missing.length > 0)
   console.log(`skipping Docker tests: ${missing.join(", ")} not installed (docker.io, busybox-static)`);
 
-let dir: string;
+let dh: DockerHost | undefined;
 let etcd: EtcdServer;
-let kv: EtcdKV;
 let store: CalicoResourceStore;
 let client: CalicoClient;
-let fabric: Netns;
 let host: Netns;
-let fwd: Forward;
-let docker: DockerNode | undefined;
+let docker: DockerNode;
 
-async function d(...args: string[]): Promise<string> {
-  const out = await dockerCli((docker as DockerNode).socket, args);
-  if (out.code !== 0) throw new Error(`docker ${args.join(" ")} failed: ${out.stderr}`);
-  return out.stdout.trim();
-}
+const d = (...args: string[]) => (dh as DockerHost).d(...args);
 
 async function dFails(...args: string[]): Promise<string> {
-  const out = await dockerCli((docker as DockerNode).socket, args);
+  const out = await dockerCli(docker.socket, args);
   expect(out.code, `docker ${args.join(" ")} should fail`).not.toBe(0);
   return out.stderr;
 }
@@ -55,9 +43,7 @@ const ipOf = async (name: string) =>
   d("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name);
 
 async function pings(from: string, ip: string): Promise<boolean> {
-  return (
-    (await dockerCli((docker as DockerNode).socket, ["exec", from, "ping", "-c1", "-W1", ip])).code === 0
-  );
+  return (await dockerCli(docker.socket, ["exec", from, "ping", "-c1", "-W1", ip])).code === 0;
 }
 
 async function calicoctl(args: string[]) {
@@ -79,77 +65,23 @@ async function allocations(): Promise<number> {
 
 beforeAll(async () => {
   if (missing.length > 0) return;
-  dir = await mkdtemp(join(tmpdir(), "cts-docker-"));
-  etcd = await startEtcd();
-  kv = new EtcdKV({ endpoints: [etcd.endpoint] });
-  store = new CalicoResourceStore(kv);
-  client = new CalicoClient(store);
-  fabric = await createNetns("cts-dkf");
-  await createBridge(fabric.name, "172.28.0.254/24");
-  host = await createNetns("cts-dkh");
-  await attachHost(fabric.name, "h1", { netns: host.name, address: "172.28.0.1/24" });
-  // Proxy ARP answers for 169.254.1.1 only when the host has a route for it.
-  await host.execOk(["ip", "route", "add", "default", "via", "172.28.0.254"]);
-  const url = new URL(etcd.endpoint);
-  fwd = await forwardIntoNetns(host, { host: url.hostname, port: Number(url.port) });
-  const nodeEnv = {
-    PATH: process.env.PATH,
-    NODENAME: NODE,
-    ETCD_ENDPOINTS: fwd.url,
-    IP: "autodetect",
-    IP_AUTODETECTION_METHOD: "interface=eth0",
-    CALICO_IPV4POOL_CIDR: POOL1,
-    CALICO_NODENAME_FILE: join(dir, "nodename"),
-    CALICO_RUN_DIR: join(dir, "run"),
-    CALICO_CONFD_DIR: join(dir, "confd"),
-    FELIX_HEALTHENABLED: "true",
-    FELIX_LOGFILEPATH: "none",
-    FELIX_LOGSEVERITYSCREEN: "Warning",
-  };
-  const { spawn } = await import("node:child_process");
-  spawn("nsenter", [`--net=${host.path}`, process.execPath, NODE_BIN], { env: nodeEnv, stdio: "ignore" });
-  await eventually(
-    async () => {
-      const r = await run("nsenter", [`--net=${host.path}`, process.execPath, NODE_BIN, "-felix-ready"], {
-        env: nodeEnv,
-      });
-      if (r.code !== 0) throw new Error(`calico-node not ready: ${r.stderr}`);
-    },
-    90_000,
-    500,
-  );
+  dh = await startDockerHost({
+    prefix: "cts-dk",
+    node: NODE,
+    pool: POOL1,
+    pluginEnv: { CALICO_LIBNETWORK_LABEL_ENDPOINTS: "true" },
+  });
+  ({ etcd, store, client, host, docker } = dh);
   await client.create({
     apiVersion: API,
     kind: "IPPool",
     metadata: { name: "pool2" },
     spec: { cidr: POOL2 },
   });
-  docker = await dockerUp({
-    netnsPath: host.path,
-    dir: join(dir, "docker"),
-    nodename: NODE,
-    etcdEndpoints: fwd.url,
-    pluginEnv: { CALICO_LIBNETWORK_LABEL_ENDPOINTS: "true" },
-  });
 }, 240_000);
 
 afterAll(async () => {
-  if (docker) await dockerDown(docker);
-  if (host) {
-    const pids = (await run("ip", ["netns", "pids", host.name])).stdout;
-    for (const pid of pids.split("\n").filter((x) => x.trim())) {
-      try {
-        process.kill(Number(pid), "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-  await fwd?.close();
-  await removeAll();
-  await kv?.close();
-  await etcd?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await dh?.stop();
 }, 120_000);
 
 describe.skipIf(missing.length > 0)("Docker with the calico drivers", () => {
@@ -296,7 +228,7 @@ describe.skipIf(missing.length > 0)("Docker with the calico drivers", () => {
     await eventually(async () => expect(await pings("a1", ipb)).toBe(true), 20_000, 200);
     expect(await pings("b1", ip2)).toBe(false);
 
-    await startPlugin(docker as DockerNode);
+    await startPlugin(docker);
     await d("run", "-d", "--name", "a3", "--net", "net1", "busybox", "sleep", "3600");
     const ip3 = await ipOf("a3");
     await eventually(async () => expect(await pings("a3", ip2)).toBe(true), 20_000, 200);
