@@ -60,7 +60,19 @@ export class IpamDriver {
       throw new DriverError(`Arbitrary options are not supported (--ipam-opt ${opts.sort().join(", ")}).`);
     const v6 = req.V6 === true;
     const gateway = { "com.docker.network.gateway": v6 ? FAKE_GATEWAY_V6 : FAKE_GATEWAY_V4 };
+    const pools = (await this.store.list("IPPool")).items;
     if (!req.Pool) {
+      // Refused now rather than at `docker run`: Docker 20.10 keeps the IPv4 address it got when
+      // the IPv6 request of the same endpoint fails.
+      const family = v6 ? 6 : 4;
+      const usable = pools.some((p) => {
+        const spec = p.spec as PoolSpec;
+        return !spec.disabled && parseCIDR(String(spec.cidr ?? ""))?.family === family;
+      });
+      if (!usable)
+        throw new DriverError(
+          `No enabled IPv${family} Calico IP Pool is configured: create one before this network.`,
+        );
       return { PoolID: v6 ? POOL_ID_V6 : POOL_ID_V4, Pool: v6 ? "::/0" : "0.0.0.0/0", Data: gateway };
     }
     const wanted = parseCIDR(req.Pool);
@@ -68,7 +80,6 @@ export class IpamDriver {
     if ((wanted.family === 6) !== v6)
       throw new DriverError(`subnet ${req.Pool} is not an IPv${v6 ? 6 : 4} subnet`);
     const canonical = canonicalCIDR(req.Pool);
-    const pools = (await this.store.list("IPPool")).items;
     const pool = pools.find((p) => canonicalCIDR(String((p.spec as PoolSpec).cidr ?? "")) === canonical);
     if (!pool) {
       const have = pools.map((p) => (p.spec as PoolSpec).cidr).join(", ") || "none";

@@ -19,6 +19,7 @@ const CALICOCTL = join(import.meta.dirname, "../../bin/calicoctl");
 const NODE = "dkhost";
 const POOL1 = "10.71.0.0/16";
 const POOL2 = "10.72.0.0/16";
+const POOL6 = "fd71::/64";
 const API = "projectcalico.org/v3";
 
 if (missing.length > 0)
@@ -43,7 +44,10 @@ const ipOf = async (name: string) =>
   d("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name);
 
 async function pings(from: string, ip: string): Promise<boolean> {
-  return (await dockerCli(docker.socket, ["exec", from, "ping", "-c1", "-W1", ip])).code === 0;
+  return (
+    (await dockerCli(docker.socket, ["exec", from, "ping", ip.includes(":") ? "-6" : "-4", "-c1", "-W1", ip]))
+      .code === 0
+  );
 }
 
 async function calicoctl(args: string[]) {
@@ -237,13 +241,53 @@ describe.skipIf(missing.length > 0)("Docker with the calico drivers", () => {
     expect(ip3).toMatch(/^10\.71\./);
   }, 150_000);
 
+  it("gives an --ipv6 network addresses of both families from the default pools, reachable over IPv6", async () => {
+    // Without an IPv6 pool the network is refused up front (Docker would keep a container's
+    // IPv4 address if only its IPv6 request failed).
+    const create6 = [
+      "network",
+      "create",
+      "--ipv6",
+      "--driver",
+      "calico",
+      "--ipam-driver",
+      "calico-ipam",
+      "net6",
+    ];
+    expect(await dFails(...create6)).toMatch(/No enabled IPv6 Calico IP Pool is configured/);
+    await client.create({
+      apiVersion: API,
+      kind: "IPPool",
+      metadata: { name: "pool6" },
+      spec: { cidr: POOL6 },
+    });
+    await d(...create6);
+    await d("run", "-d", "--name", "v1", "--net", "net6", "busybox", "sleep", "3600");
+    await d("run", "-d", "--name", "v2", "--net", "net6", "busybox", "sleep", "3600");
+    const v6 = await d(
+      "inspect",
+      "-f",
+      "{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}",
+      "v2",
+    );
+    expect(v6).toMatch(/^fd71::/);
+    expect(await ipOf("v2")).toMatch(/^10\.7[12]\./);
+    expect(await d("exec", "v1", "ip", "-6", "route")).toMatch(
+      /default via fe80::ecee:eeff:feee:eeee dev cali0/,
+    );
+    await eventually(async () => expect(await pings("v1", v6)).toBe(true), 20_000, 200);
+  }, 90_000);
+
   it("docker rm -f and network rm leave no veth, route, endpoint, profile or allocation", async () => {
-    await d("rm", "-f", "a1", "a2", "a3", "b1", "b2");
-    await d("network", "rm", "net1", "net2");
+    await d("rm", "-f", "a1", "a2", "a3", "b1", "b2", "v1", "v2");
+    await d("network", "rm", "net1", "net2", "net6");
     expect((await host.linkNames()).filter((l) => l.startsWith("cali") || l.startsWith("temp"))).toEqual([]);
     // Workload routes are host routes; the node's block routes (its affinity) rightly stay.
-    const routes = await host.ipJson<{ dst: string }[]>(["route", "show"]);
-    const workloadRoutes = routes.filter((r) => /^10\.7[12]\./.test(r.dst) && !r.dst.includes("/"));
+    const routes = [
+      ...(await host.ipJson<{ dst: string }[]>(["route", "show"])),
+      ...(await host.ipJson<{ dst: string }[]>(["-6", "route", "show"])),
+    ];
+    const workloadRoutes = routes.filter((r) => /^(10\.7[12]\.|fd71:)/.test(r.dst) && !r.dst.includes("/"));
     expect(workloadRoutes).toEqual([]);
     expect(await libnetworkEndpoints()).toEqual([]);
     const profiles = (await store.list("Profile")).items.map((p) => p.metadata.name);
