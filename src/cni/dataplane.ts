@@ -175,6 +175,71 @@ export async function setupWorkloadInterface(plan: VethPlan): Promise<PlumbedInt
   }
 }
 
+export interface HostVethPlan {
+  hostIfname: string;
+  /** The end a container runtime moves into the sandbox itself (Docker's model). */
+  peerIfname: string;
+  /** Kernel default when undefined. */
+  mtu?: number;
+  /** MAC for the peer; the kernel picks one when undefined. */
+  peerMac?: string;
+  /** Workload addresses (/32, /128) routed to the host end. */
+  addresses: string[];
+}
+
+/**
+ * Both ends in this namespace, the host end configured exactly as setupWorkloadInterface does it
+ * (MAC, sysctls, host routes). Returns the host end's IPv6 link-local address when the workload
+ * has IPv6. On failure the pair is removed again.
+ */
+export async function setupHostVethPair(plan: HostVethPlan): Promise<{ hostLinkLocal?: string }> {
+  for (const name of [plan.hostIfname, plan.peerIfname]) {
+    if (!batchSafeName(name)) throw new Error(`interface name ${name} contains " or \\`);
+  }
+  for (const name of [plan.hostIfname, plan.peerIfname]) {
+    if (await hostHasLink(name)) {
+      log.info("deleting stale interface", { iface: name });
+      await run(IP, ["link", "del", name]);
+    }
+  }
+  const mtu = plan.mtu === undefined ? [] : ["mtu", String(plan.mtu)];
+  const mac = plan.peerMac === undefined ? [] : ["address", plan.peerMac];
+  await hostIp([
+    "link",
+    "add",
+    plan.hostIfname,
+    ...mtu,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    plan.peerIfname,
+    ...mtu,
+    ...mac,
+  ]);
+  try {
+    const fam = families(plan.addresses);
+    for (const s of hostSysctls(plan.hostIfname, fam)) await writeSysctl(s.path, s.value, s.optional);
+    await hostIp(["-batch", "-"], hostLinkBatch(plan.hostIfname));
+    await ensureHostMac(plan.hostIfname);
+    await hostIp(["link", "set", "dev", plan.peerIfname, "up"]);
+    const hostLinkLocalAddr = fam.v6 ? await hostLinkLocal(plan.hostIfname) : undefined;
+    for (const address of plan.addresses) await addHostRoute(address, plan.hostIfname);
+    return hostLinkLocalAddr === undefined ? {} : { hostLinkLocal: hostLinkLocalAddr };
+  } catch (err) {
+    await removeHostLink(plan.hostIfname);
+    throw err;
+  }
+}
+
+/** Deletes a link of this namespace (a veth takes its peer with it); a missing link is not an error. */
+export async function removeHostLink(name: string): Promise<void> {
+  if (!(await hostHasLink(name))) return;
+  const res = await run(IP, ["link", "del", "dev", name], { timeoutMs: COMMAND_TIMEOUT_MS });
+  if (res.code !== 0 && !/Cannot find device|does not exist/.test(res.stderr))
+    throw new ExecError(`ip link del dev ${name}`, res);
+}
+
 /**
  * Deletes the container side, which takes the host side with it. A missing namespace or link
  * means there is nothing to do.

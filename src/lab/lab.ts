@@ -17,6 +17,7 @@ import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
 import { IPAMClient } from "../ipam/index.js";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
 import { TUNNEL_TYPES, tunnelHandle } from "../node/index.js";
+import { labDockerDown } from "./docker.js";
 import {
   addFabricIPv6,
   addNodeIPv6,
@@ -456,6 +457,7 @@ export class Lab {
   async down(progress: Progress): Promise<void> {
     const state = loadState(this.paths);
     const prefix = state?.prefix ?? this.paths.prefix;
+    await labDockerDown(this.paths, progress);
     for (const pod of Object.values(state?.pods ?? {})) await killAndWait(pod.serverPid, 1_000);
     const all = (await run("ip", ["netns", "list"])).stdout
       .split("\n")

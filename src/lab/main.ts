@@ -1,5 +1,6 @@
 /** `calico-lab`: the command line of the multi-node lab. Exit 1 on failure, 2 on bad usage. */
 import { Command, InvalidArgumentError } from "commander";
+import { labDockerUp } from "./docker.js";
 import { DualStackError, type Family, parseAnnotations, parseFamily, parsePinned } from "./dualstack.js";
 import { hostEndpointCreate, nodeServe, nodeStatus } from "./hostendpoint.js";
 import { Lab } from "./lab.js";
@@ -151,6 +152,19 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .command("remove <node>")
     .description("a node leaves for good: its processes, namespace, tunnel addresses, affinities and Node go")
     .action((name: string) => lab.nodeRemove(name, progress));
+  program
+    .command("docker")
+    .description("Docker with Calico's network and IPAM drivers on a lab node")
+    .command("up")
+    .description("start dockerd and calico-libnetwork in a node (its own data root and socket)")
+    .option("--node <node>", "lab node (default: the first)")
+    .action(async (o: { node?: string }) => {
+      progress("starting dockerd and calico-libnetwork");
+      const d = await labDockerUp(lab.paths, o.node);
+      process.stdout.write(
+        `Docker is up on ${d.nodename}. Use it with:\n  docker -H unix://${d.socket} network create --driver calico --ipam-driver calico-ipam net1\n  docker -H unix://${d.socket} run -d --net net1 busybox sleep 3600\n`,
+      );
+    });
   const ns = program
     .command("namespace")
     .description("Kubernetes-style namespaces (Calico profiles kns.<name>)");
