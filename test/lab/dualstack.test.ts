@@ -193,7 +193,9 @@ describe("calico-lab up --ipv6", () => {
   it("gives every node an IPv6 address, BGP sessions over it, and `calicoctl node status` an IPv6 table", async () => {
     const nodes = await calicoctl("get", "nodes", "-o", "wide");
     for (let i = 1; i <= 3; i++) expect(nodes).toMatch(new RegExp(`node${i} .*fd00:30::${i}/64`));
-    expect(await labOk("status")).toMatch(/^node1 +172\.30\.0\.1, fd00:30::1 +172\.30\.0\.0\/24 +- +1500 +ready$/m);
+    expect(await labOk("status")).toMatch(
+      /^node1 +172\.30\.0\.1, fd00:30::1 +172\.30\.0\.0\/24 +- +1500 +ready$/m,
+    );
     const status = await run(
       "ip",
       ["netns", "exec", `${PREFIX}-node1`, process.execPath, join(ROOT, "bin/calicoctl"), "node", "status"],

@@ -4,27 +4,15 @@
  * apply as the IPv4 ones and left alone on a second apply.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RouteUpdate } from "../../../src/felix/calc/messages.js";
 import { PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
+import { routeUpdate } from "./fixtures.js";
 
 let ns: Netns;
 const run = (argv: string[], input?: string) => ns.exec(argv, input === undefined ? {} : { input });
 
-function route(dst: string, over: Partial<RouteUpdate> = {}): RouteUpdate {
-  return {
-    type: "RouteUpdate",
-    dst,
-    types: ["remote-workload"],
-    ipPoolType: "no-encap",
-    natOutgoing: false,
-    crossSubnet: false,
-    blackhole: false,
-    borrowed: false,
-    ...over,
-  };
-}
+const route = routeUpdate;
 
 /** Routes of protocol 80 (Felix's), which `ip` then prints without the protocol. */
 async function routes6(): Promise<string[]> {

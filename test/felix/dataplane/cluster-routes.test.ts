@@ -10,6 +10,7 @@ import { PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.j
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import { planTunnels } from "../../../src/felix/dataplane/tunnels/plan.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
+import { routeUpdate } from "./fixtures.js";
 
 let ns: Netns;
 const run = (argv: string[], input?: string) => ns.exec(argv, input === undefined ? {} : { input });
@@ -29,19 +30,7 @@ function desiredClusterRoutes(routes: RouteUpdate[], owned: ReadonlySet<IPPoolTy
   }).routes;
 }
 
-function route(dst: string, over: Partial<RouteUpdate> = {}): RouteUpdate {
-  return {
-    type: "RouteUpdate",
-    dst,
-    types: ["remote-workload"],
-    ipPoolType: "no-encap",
-    natOutgoing: false,
-    crossSubnet: false,
-    blackhole: false,
-    borrowed: false,
-    ...over,
-  };
-}
+const route = routeUpdate;
 
 const localBlock = route("10.65.0.0/26", { types: ["local-workload"], blackhole: true, dstNodeName: "me" });
 const remoteBlock = route("10.65.1.0/26", { dstNodeName: "other", dstNodeIp: "10.0.5.2" });

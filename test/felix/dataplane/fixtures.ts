@@ -1,5 +1,26 @@
-import type { PolicyID, Rule, TierInfo, WorkloadEndpoint } from "../../../src/felix/calc/messages.js";
+import type {
+  PolicyID,
+  RouteUpdate,
+  Rule,
+  TierInfo,
+  WorkloadEndpoint,
+} from "../../../src/felix/calc/messages.js";
 import { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
+
+/** A route resolver update for a remote no-encap block, overridden by `over`. */
+export function routeUpdate(dst: string, over: Partial<RouteUpdate> = {}): RouteUpdate {
+  return {
+    type: "RouteUpdate",
+    dst,
+    types: ["remote-workload"],
+    ipPoolType: "no-encap",
+    natOutgoing: false,
+    crossSubnet: false,
+    blackhole: false,
+    borrowed: false,
+    ...over,
+  };
+}
 
 /** A rule with every list empty, overridden by `over`. */
 export function rule(over: Partial<Rule> = {}): Rule {

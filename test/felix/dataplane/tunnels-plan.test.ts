@@ -15,19 +15,10 @@ import {
   planTunnels,
   type TunnelInputs,
 } from "../../../src/felix/dataplane/tunnels/plan.js";
+import { routeUpdate } from "./fixtures.js";
 
 function route(dst: string, over: Partial<RouteUpdate> = {}): RouteUpdate {
-  return {
-    type: "RouteUpdate",
-    dst,
-    types: ["remote-workload"],
-    ipPoolType: "vxlan",
-    natOutgoing: false,
-    crossSubnet: false,
-    blackhole: false,
-    borrowed: false,
-    ...over,
-  };
+  return routeUpdate(dst, { ipPoolType: "vxlan", ...over });
 }
 
 function vtep(node: string, tunnel: string, ip: string): VXLANTunnelEndpointUpdate {

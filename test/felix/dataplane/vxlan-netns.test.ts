@@ -20,6 +20,7 @@ import { derivedVtepMac } from "../../../src/node/index.js";
 import { eventually } from "../../support/datastore.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
 import { expectedDigest, SEND_TCP_SCRIPT, SEND_UDP_SCRIPT, SINK_SCRIPT } from "../../support/transfer.js";
+import { routeUpdate } from "./fixtures.js";
 
 interface Host {
   name: string;
@@ -38,18 +39,8 @@ let router: Netns;
 const hosts: Host[] = [];
 const children: ChildProcess[] = [];
 
-function route(dst: string, over: Partial<RouteUpdate>): RouteUpdate {
-  return {
-    type: "RouteUpdate",
-    dst,
-    types: ["remote-workload"],
-    ipPoolType: "vxlan",
-    natOutgoing: false,
-    crossSubnet: false,
-    blackhole: false,
-    borrowed: false,
-    ...over,
-  };
+function route(dst: string, over: Partial<RouteUpdate> = {}): RouteUpdate {
+  return routeUpdate(dst, { ipPoolType: "vxlan", ...over });
 }
 
 function vtepOf(h: Host): ToDataplane {
