@@ -49,7 +49,7 @@ export interface PolicyDataplaneOptions {
 
 const NO_TUNNEL_OPTIONS: TunnelOptions = {
   hostname: "",
-  settings: { vni: 4096, port: 4789, vxlanMtu: 0, ipipMtu: 0 },
+  settings: { vni: 4096, port: 4789, vxlanMtu: 0, vxlanMtuV6: 0, ipipMtu: 0 },
   mtuIfacePattern: new RegExp(DEFAULT_MTU_IFACE_PATTERN),
   mtuFile: "",
 };

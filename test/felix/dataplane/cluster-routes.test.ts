@@ -25,7 +25,7 @@ function desiredClusterRoutes(routes: RouteUpdate[], owned: ReadonlySet<IPPoolTy
     routes,
     owned,
     hostMtu: 1500,
-    settings: { vni: 4096, port: 4789, vxlanMtu: 0, ipipMtu: 0 },
+    settings: { vni: 4096, port: 4789, vxlanMtu: 0, vxlanMtuV6: 0, ipipMtu: 0 },
     ipipAvailable: false,
   }).routes;
 }

@@ -47,7 +47,7 @@ function inputs(over: Partial<TunnelInputs> = {}): TunnelInputs {
     owned: felixOwnedPoolTypes(undefined),
     parent: "eth0",
     hostMtu: 1500,
-    settings: { vni: 4096, port: 4789, vxlanMtu: 0, ipipMtu: 0 },
+    settings: { vni: 4096, port: 4789, vxlanMtu: 0, vxlanMtuV6: 0, ipipMtu: 0 },
     ipipAvailable: false,
     ...over,
   };
@@ -213,21 +213,36 @@ describe("MTU", () => {
   });
 
   it("subtracts Calico's overheads, honours explicit MTUs, and gives pods the smallest enabled one", () => {
-    expect(computeMtus(9000, { vxlanMtu: 0, ipipMtu: 0 }, { vxlan: true, ipip: false })).toEqual({
+    expect(
+      computeMtus(9000, { vxlanMtu: 0, vxlanMtuV6: 0, ipipMtu: 0 }, { vxlan: true, ipip: false }),
+    ).toEqual({
       host: 9000,
       vxlan: 8950,
+      vxlanV6: 8930,
       ipip: 8980,
       pod: 8950,
     });
-    expect(computeMtus(1500, { vxlanMtu: 1400, ipipMtu: 0 }, { vxlan: true, ipip: true }).pod).toBe(1400);
-    expect(computeMtus(1500, { vxlanMtu: 0, ipipMtu: 0 }, { vxlan: false, ipip: false }).pod).toBe(1500);
+    // IPv6 VXLAN costs 70 bytes, and the pod MTU must fit the tightest enabled encapsulation.
+    expect(
+      computeMtus(
+        1500,
+        { vxlanMtu: 0, vxlanMtuV6: 0, ipipMtu: 0 },
+        { vxlan: true, vxlanV6: true, ipip: false },
+      ).pod,
+    ).toBe(1430);
+    expect(
+      computeMtus(1500, { vxlanMtu: 1400, vxlanMtuV6: 0, ipipMtu: 0 }, { vxlan: true, ipip: true }).pod,
+    ).toBe(1400);
+    expect(
+      computeMtus(1500, { vxlanMtu: 0, vxlanMtuV6: 0, ipipMtu: 0 }, { vxlan: false, ipip: false }).pod,
+    ).toBe(1500);
   });
 });
 
 describe("overlay parameters", () => {
   it("defaults to Calico's VNI 4096, port 4789, automatic MTUs and /var/lib/calico/mtu", () => {
     const o = tunnelOptionsFromConfig({}, "node1");
-    expect(o.settings).toEqual({ vni: 4096, port: 4789, vxlanMtu: 0, ipipMtu: 0 });
+    expect(o.settings).toEqual({ vni: 4096, port: 4789, vxlanMtu: 0, vxlanMtuV6: 0, ipipMtu: 0 });
     expect(o.mtuFile).toBe("/var/lib/calico/mtu");
     expect(tunnelOptionsFromConfig({ VXLANVNI: "16777215", MTUFilePath: "/x/mtu" }, "n").settings.vni).toBe(
       16777215,

@@ -40,6 +40,7 @@ export function tunnelOptionsFromConfig(
       vni: int(config, "VXLANVNI", 4096, 1, 16_777_215),
       port: int(config, "VXLANPort", 4789, 1, 65_535),
       vxlanMtu: int(config, "VXLANMTU", 0, 0, 65_535),
+      vxlanMtuV6: int(config, "VXLANMTUV6", 0, 0, 65_535),
       ipipMtu: int(config, "IpInIpMtu", 0, 0, 65_535),
     },
     mtuIfacePattern,

@@ -50,6 +50,7 @@ export interface TunnelApplyResult {
 export class TunnelManager {
   readonly vteps = new Map<string, VXLANTunnelEndpointUpdate>();
   private vxlanEnabled = false;
+  private vxlanEnabledV6 = false;
   private ipipEnabled = false;
   private hostIp: string | undefined;
   private ipipAvailable: boolean | undefined;
@@ -76,6 +77,7 @@ export class TunnelManager {
         return this.vteps.delete(msg.node);
       case "Encapsulation":
         this.vxlanEnabled = msg.vxlanEnabled;
+        this.vxlanEnabledV6 = msg.vxlanEnabledV6;
         this.ipipEnabled = msg.ipipEnabled;
         return true;
       case "HostMetadataUpdate":
@@ -129,6 +131,7 @@ export class TunnelManager {
     const plan = planTunnels({
       hostname: this.opts.hostname,
       vxlanEnabled: this.vxlanEnabled,
+      vxlanEnabledV6: this.vxlanEnabledV6,
       ipipEnabled: this.ipipEnabled,
       vteps: this.vteps,
       routes,
@@ -154,6 +157,7 @@ export class TunnelManager {
       hostMtu: mtus.host,
       hostInterface: hostIface ?? `none matched ${this.opts.mtuIfacePattern.source}: fallback`,
       ...(this.vxlanEnabled ? { vxlanMtu: mtus.vxlan, vxlanInterface: VXLAN_DEVICE } : {}),
+      ...(this.vxlanEnabledV6 ? { vxlanMtuV6: mtus.vxlanV6 } : {}),
       ...(this.ipipEnabled ? { ipipMtu: mtus.ipip, ipipInterface: IPIP_DEVICE } : {}),
       podMtu: mtus.pod,
     };

@@ -61,12 +61,16 @@ export interface TunnelSettings {
   port: number;
   /** 0: host MTU minus the overhead. */
   vxlanMtu: number;
+  /** IPv6 VXLAN (`VXLANMTUV6`); its device is not programmed yet, but it bounds the pod MTU. */
+  vxlanMtuV6: number;
   ipipMtu: number;
 }
 
 export interface TunnelInputs {
   hostname: string;
   vxlanEnabled: boolean;
+  /** Some IPv6 pool uses VXLAN. */
+  vxlanEnabledV6?: boolean;
   ipipEnabled: boolean;
   vteps: ReadonlyMap<string, VXLANTunnelEndpointUpdate>;
   routes: Iterable<RouteUpdate>;
@@ -82,6 +86,7 @@ export interface TunnelInputs {
 export interface Mtus {
   host: number;
   vxlan: number;
+  vxlanV6: number;
   ipip: number;
   /** What new workloads' interfaces get: the smallest MTU among enabled encapsulations. */
   pod: number;
@@ -101,13 +106,24 @@ export interface TunnelPlan {
 
 export function computeMtus(
   hostMtu: number,
-  settings: Pick<TunnelSettings, "vxlanMtu" | "ipipMtu">,
-  enabled: { vxlan: boolean; ipip: boolean },
+  settings: Pick<TunnelSettings, "vxlanMtu" | "vxlanMtuV6" | "ipipMtu">,
+  enabled: { vxlan: boolean; vxlanV6?: boolean; ipip: boolean },
 ): Mtus {
   const vxlan = settings.vxlanMtu > 0 ? settings.vxlanMtu : hostMtu - OVERHEAD.vxlan;
+  const vxlanV6 = settings.vxlanMtuV6 > 0 ? settings.vxlanMtuV6 : hostMtu - OVERHEAD.vxlanV6;
   const ipip = settings.ipipMtu > 0 ? settings.ipipMtu : hostMtu - OVERHEAD.ipip;
-  const candidates = [...(enabled.vxlan ? [vxlan] : []), ...(enabled.ipip ? [ipip] : [])];
-  return { host: hostMtu, vxlan, ipip, pod: candidates.length > 0 ? Math.min(...candidates) : hostMtu };
+  const candidates = [
+    ...(enabled.vxlan ? [vxlan] : []),
+    ...(enabled.vxlanV6 ? [vxlanV6] : []),
+    ...(enabled.ipip ? [ipip] : []),
+  ];
+  return {
+    host: hostMtu,
+    vxlan,
+    vxlanV6,
+    ipip,
+    pod: candidates.length > 0 ? Math.min(...candidates) : hostMtu,
+  };
 }
 
 /** Smallest MTU among oper-up interfaces whose name matches the pattern; Felix's fallback otherwise. */
@@ -133,7 +149,11 @@ function isV6(cidr: string): boolean {
 
 export function planTunnels(inp: TunnelInputs): TunnelPlan {
   const problems: string[] = [];
-  const mtus = computeMtus(inp.hostMtu, inp.settings, { vxlan: inp.vxlanEnabled, ipip: inp.ipipEnabled });
+  const mtus = computeMtus(inp.hostMtu, inp.settings, {
+    vxlan: inp.vxlanEnabled,
+    vxlanV6: inp.vxlanEnabledV6 ?? false,
+    ipip: inp.ipipEnabled,
+  });
   const self = inp.vteps.get(inp.hostname);
   let vxlan: VxlanDevice | undefined;
   if (inp.vxlanEnabled && self) {
