@@ -85,12 +85,15 @@ export async function startDockerHost(opts: {
       IP: "autodetect",
       IP_AUTODETECTION_METHOD: "interface=eth0",
       CALICO_IPV4POOL_CIDR: opts.pool,
+      // The tests add IPv6 pools themselves, after checking Docker is refused without one.
+      CALICO_IPV6POOL_CIDR: "none",
       CALICO_NODENAME_FILE: join(dir, "nodename"),
       CALICO_RUN_DIR: join(dir, "run"),
       CALICO_CONFD_DIR: join(dir, "confd"),
       FELIX_HEALTHENABLED: "true",
       FELIX_LOGFILEPATH: "none",
       FELIX_LOGSEVERITYSCREEN: "Warning",
+      FELIX_MTUFILEPATH: join(dir, "mtu"),
     };
     spawn("nsenter", [`--net=${host.path}`, process.execPath, NODE_BIN], { env: nodeEnv, stdio: "ignore" });
     await eventually(
