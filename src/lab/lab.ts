@@ -17,6 +17,7 @@ import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
 import { attachHost, createBridge } from "./fabric.js";
 import { type LabPaths, type LabPod, type LabState, labPaths, loadState, saveState } from "./state.js";
+import { MAX_TYPHAS, startTyphas, typhaNodeEnv, typhasInUse } from "./typha.js";
 
 const API = "projectcalico.org/v3";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -126,9 +127,12 @@ export class Lab {
     };
   }
 
-  async up(nodes: number, progress: Progress): Promise<void> {
+  async up(nodes: number, progress: Progress, opts: { typha?: number } = {}): Promise<void> {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50)
       throw new LabError(`--nodes must be between 1 and 50, not ${nodes}`);
+    const typhas = opts.typha ?? 0;
+    if (!Number.isInteger(typhas) || typhas < 0 || typhas > MAX_TYPHAS)
+      throw new LabError(`--typha must be between 0 and ${MAX_TYPHAS}, not ${typhas}`);
     if (loadState(this.paths)?.etcd)
       throw new LabError(`a lab is already running in ${this.paths.dir}: run \`calico-lab down\` first`);
     const { prefix } = this.paths;
@@ -196,6 +200,8 @@ export class Lab {
       await attachHost(fabric, `n${i}`, { netns, address: `${ip}/24` });
       await runOk("ip", ["-n", netns, "route", "add", "default", "via", "172.30.0.254", "dev", "eth0"]);
     }
+    if (typhas > 0)
+      await startTyphas(this.paths, state, typhas, () => saveState(this.paths, state), progress);
     for (const node of state.nodes) {
       progress(`starting calico-node on ${node.name}`);
       await this.startNode(state, node.name);
@@ -211,7 +217,7 @@ export class Lab {
     await killAndWait(node.pid);
     node.pid = detached(
       ["nsenter", `--net=${nsPath(node.netns)}`, process.execPath, BIN("calico-node")],
-      this.nodeEnv(name),
+      { ...this.nodeEnv(name), ...typhaNodeEnv(state, name) },
       join(this.paths.dir, name, "calico-node.log"),
     );
     saveState(this.paths, state);
@@ -554,13 +560,16 @@ export class Lab {
     const state = this.state();
     const lines = [
       `etcd: ${this.etcdUrl(state)} (pid ${state.etcd?.pid}, ${alive(state.etcd?.pid) ? "running" : "NOT RUNNING"})`,
-      "",
-      "NODE     ADDRESS       STATUS",
     ];
+    for (const t of state.typhas ?? [])
+      lines.push(`${t.name}: ${t.ip}:5473 (pid ${t.pid}, ${alive(t.pid) ? "running" : "NOT RUNNING"})`);
+    const withTypha = (state.typhas ?? []).length > 0;
+    lines.push("", `NODE     ADDRESS       ${withTypha ? "TYPHA           " : ""}STATUS`);
     for (const n of state.nodes) {
       const failures = alive(n.pid) ? await this.nodeReady(state, n.name) : ["calico-node is not running"];
+      const typha = withTypha ? `${((await typhasInUse(state, n.netns)).join(",") || "-").padEnd(15)} ` : "";
       lines.push(
-        `${n.name.padEnd(8)} ${n.ip.padEnd(13)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
+        `${n.name.padEnd(8)} ${n.ip.padEnd(13)} ${typha}${failures.length === 0 ? "ready" : failures.join("; ")}`,
       );
     }
     lines.push("", "POD                      NODE     IP");

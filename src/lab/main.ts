@@ -67,8 +67,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .command("up")
     .description("create the lab: etcd, N node namespaces running calico-node, BGP mesh")
     .option("--nodes <N>", "number of nodes", intOption, 3)
-    .action(async (o: { nodes: number }) => {
-      await lab.up(o.nodes, progress);
+    .option("--typha <N>", "also run N Typhas and point every node's Felix and confd at them", intOption, 0)
+    .action(async (o: { nodes: number; typha: number }) => {
+      await lab.up(o.nodes, progress, { typha: o.typha });
       process.stdout.write(
         `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,
       );
