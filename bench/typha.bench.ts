@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { AFFINITY_ROOT, bgpSources } from "../src/bgp/index.js";
 import { CalicoResourceStore, EtcdKV, Syncer, type SyncUpdate } from "../src/datastore/index.js";
 import { felixSources } from "../src/felix/index.js";
@@ -16,6 +17,12 @@ import { type EtcdServer, freePort, startEtcd } from "../test/support/etcd.js";
 import { type BenchModule, type Figure, percentiles } from "./lib.js";
 
 const CLIENTS = 1_000;
+const WORKERS = 4;
+/** Workers do not inherit tsx's loader: register it in the worker, then load the TypeScript. */
+const WORKER_BOOT = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => {
+  tsx.register();
+  return import(${JSON.stringify(new URL("./typha-clients.worker.ts", import.meta.url).href)});
+});`;
 const SAMPLES = 60;
 const BIN = join(import.meta.dirname, "../bin/calico-typha");
 const POOL_KEY = "/calico/resources/v3/projectcalico.org/ippools/bench";
@@ -68,10 +75,13 @@ async function startTyphaProcess(etcd: EtcdServer): Promise<{ child: ChildProces
   return { child, port };
 }
 
+/** Wall-clock ms, comparable across worker threads. */
+const now = () => performance.timeOrigin + performance.now();
+
 /** Calls `onValue` with the CIDR and arrival time of every update to the bench pool. */
 function watchKey(onValue: (cidr: string, at: number) => void): (updates: SyncUpdate[]) => void {
   return (updates) => {
-    const at = performance.now();
+    const at = now();
     for (const u of updates)
       if (u.key === POOL_KEY && u.value) onValue((u.value as { spec: { cidr: string } }).spec.cidr, at);
   };
@@ -106,39 +116,48 @@ async function fanOut(etcd: EtcdServer): Promise<Figure[]> {
     spec: { cidr: "10.200.0.0/16" },
   });
   const { child, port } = await startTyphaProcess(etcd);
-  const clients: TyphaSyncClient[] = [];
+  const workers: Worker[] = [];
   const directKV = new EtcdKV({ endpoints: [etcd.endpoint] });
   let direct: Syncer | undefined;
   try {
     const idleRss = rssKiB(child.pid as number);
-    let received = 0;
+    // Clients in worker threads, each group on its own heap as real Felixes would be.
+    const connected: Array<Promise<number>> = [];
+    const per = CLIENTS / WORKERS;
+    let done = new Set<Worker>();
     let lastAt = 0;
-    let directAt = 0;
-    let want = "";
-    const rssBefore = process.memoryUsage().rss;
-    const heapBefore = process.memoryUsage().heapUsed;
-    for (let i = 0; i < CLIENTS; i++) {
-      const c = new TyphaSyncClient(
-        { addresses: [`127.0.0.1:${port}`], syncerType: "felix", hostname: `bench${i}`, retryPauseMs: 100 },
-        {
-          onStatus: () => undefined,
-          onUpdates: watchKey((cidr, at) => {
-            if (cidr !== want) return;
-            received++;
-            lastAt = Math.max(lastAt, at);
-          }),
-        },
+    let wake: () => void = () => undefined;
+    for (let w = 0; w < WORKERS; w++) {
+      const worker = new Worker(WORKER_BOOT, {
+        eval: true,
+        workerData: { port, count: per, first: w * per },
+      });
+      workers.push(worker);
+      connected.push(
+        new Promise((resolve) => {
+          worker.on("message", (msg: { type: string; heapPerClient?: number; lastAt?: number }) => {
+            if (msg.type === "connected") resolve(msg.heapPerClient ?? Number.NaN);
+            if (msg.type === "all") {
+              done.add(worker);
+              lastAt = Math.max(lastAt, msg.lastAt ?? 0);
+              if (done.size === WORKERS) wake();
+            }
+          });
+        }),
       );
-      c.start();
-      clients.push(c);
     }
-    await until(() => clients.every((c) => c.connections === 1), 120_000, "every client connected");
-    await new Promise((r) => setTimeout(r, 2_000));
-    global.gc?.();
-    const clientHeapKiB = (process.memoryUsage().heapUsed - heapBefore) / 1024 / CLIENTS;
-    const clientRssKiB = (process.memoryUsage().rss - rssBefore) / 1024 / CLIENTS;
+    const heaps = await Promise.race([
+      Promise.all(connected),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("clients did not connect")), 180_000),
+      ),
+    ]);
+    const clientHeapKiB = heaps.reduce((x, y) => x + y, 0) / heaps.length / 1024;
+    await new Promise((r) => setTimeout(r, 1_000));
     const busyRss = rssKiB(child.pid as number);
     let inSync = false;
+    let want = "";
+    let directAt = 0;
     direct = new Syncer(directKV, felixSources(), {
       onStatus: (s) => {
         if (s === "InSync") inSync = true;
@@ -155,18 +174,28 @@ async function fanOut(etcd: EtcdServer): Promise<Figure[]> {
     let current = created;
     for (let s = 0; s < SAMPLES; s++) {
       want = `10.${201 + (s % 50)}.0.0/16`;
-      received = 0;
+      done = new Set();
       lastAt = 0;
       directAt = 0;
-      const t0 = performance.now();
+      for (const w of workers) w.postMessage({ type: "want", want });
+      const all = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const t0 = now();
       current = await store.update({
         ...current,
         spec: { ...(current.spec as object), cidr: want },
       } as typeof current);
-      await until(() => received === CLIENTS && directAt > 0, 30_000, `sample ${s}`);
+      await Promise.race([
+        all,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`sample ${s} timed out`)), 30_000),
+        ),
+      ]);
+      await until(() => directAt > 0, 30_000, `direct syncer, sample ${s}`);
       lastClient.push(lastAt - t0);
       oneSyncer.push(directAt - t0);
-      await new Promise((r) => setTimeout(r, 20));
     }
     const fan = percentiles(lastClient);
     const base = percentiles(oneSyncer);
@@ -191,17 +220,17 @@ async function fanOut(etcd: EtcdServer): Promise<Figure[]> {
         baseline: { name: "client-side heap per Typha client", value: clientHeapKiB },
       },
       {
-        name: `Typha RSS with ${CLIENTS} clients (idle: ${(idleRss / 1024).toFixed(0)} MiB)`,
+        name: `Typha RSS with ${CLIENTS} clients`,
         value: busyRss / 1024,
         unit: "MiB",
-        baseline: {
-          name: `bench process RSS growth for ${CLIENTS} clients`,
-          value: (clientRssKiB * CLIENTS) / 1024,
-        },
+        baseline: { name: "Typha RSS with no client", value: idleRss / 1024 },
       },
     ];
   } finally {
-    for (const c of clients) await c.stop();
+    for (const w of workers) w.postMessage({ type: "stop" });
+    await Promise.all(
+      workers.map((w) => (w.threadId === -1 ? undefined : new Promise((r) => w.once("exit", r)))),
+    );
     await direct?.stop();
     await directKV.close();
     child.kill("SIGKILL");
