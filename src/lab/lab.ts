@@ -46,6 +46,7 @@ import {
   loadState,
   saveState,
 } from "./state.js";
+import { MAX_TYPHAS, startTyphas, typhaNodeEnv, typhasInUse } from "./typha.js";
 
 const API = "projectcalico.org/v3";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -174,13 +175,18 @@ export class Lab {
     nodes: number,
     progress: Progress,
     network: LabNetwork = DEFAULT_NETWORK,
-    opts: { ipv6?: boolean } = {},
+    opts: { ipv6?: boolean; typha?: number } = {},
   ): Promise<void> {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50)
       throw new LabError(`--nodes must be between 1 and 50, not ${nodes}`);
+    const typhas = opts.typha ?? 0;
+    if (!Number.isInteger(typhas) || typhas < 0 || typhas > MAX_TYPHAS)
+      throw new LabError(`--typha must be between 0 and ${MAX_TYPHAS}, not ${typhas}`);
     if (loadState(this.paths)?.etcd)
       throw new LabError(`a lab is already running in ${this.paths.dir}: run \`calico-lab down\` first`);
     if (network.encap === "ipip") await this.checkIpip();
+    if ((opts.typha ?? 0) > 0 && network.fabric === "l3")
+      throw new LabError("--typha needs the l2 fabric: the Typhas sit on its bridge");
     if (opts.ipv6 && network.fabric === "l3")
       throw new LabError("--ipv6 needs the l2 fabric: the l3 fabric's router is IPv4 only");
     const { prefix } = this.paths;
@@ -253,6 +259,8 @@ export class Lab {
     if (network.fabric === "l3") await enableRouting(fabric);
     if (opts.ipv6) await addFabricIPv6(fabric);
     for (let i = 1; i <= nodes; i++) await this.addNodeNamespace(state, i);
+    if (typhas > 0)
+      await startTyphas(this.paths, state, typhas, () => saveState(this.paths, state), progress);
     for (const node of state.nodes) {
       progress(`starting calico-node on ${node.name}`);
       await this.startNode(state, node.name);
@@ -302,7 +310,7 @@ export class Lab {
     await killAndWait(node.pid);
     node.pid = detached(
       ["nsenter", `--net=${nsPath(node.netns)}`, process.execPath, BIN("calico-node")],
-      this.nodeEnv(name, state.network),
+      { ...this.nodeEnv(name, state.network), ...typhaNodeEnv(state, name) },
       join(this.paths.dir, name, "calico-node.log"),
     );
     saveState(this.paths, state);
@@ -752,16 +760,22 @@ export class Lab {
     const lines = [
       `etcd: ${this.etcdUrl(state)} (pid ${state.etcd?.pid}, ${alive(state.etcd?.pid) ? "running" : "NOT RUNNING"})`,
       `network: ${describeNetwork(state.network ?? DEFAULT_NETWORK)}`,
-      "",
-      `NODE     ${"ADDRESS".padEnd(w)} SUBNET           TUNNEL         MTU    STATUS`,
     ];
+    for (const t of state.typhas ?? [])
+      lines.push(`${t.name}: ${t.ip}:5473 (pid ${t.pid}, ${alive(t.pid) ? "running" : "NOT RUNNING"})`);
+    const withTypha = (state.typhas ?? []).length > 0;
+    lines.push(
+      "",
+      `NODE     ${"ADDRESS".padEnd(w)} SUBNET           TUNNEL         MTU    ${withTypha ? "TYPHA           " : ""}STATUS`,
+    );
     const tunnels = await this.tunnelAddresses().catch(() => new Map<string, string>());
     for (const n of state.nodes) {
       const failures = alive(n.pid) ? await this.nodeReady(state, n.name) : ["calico-node is not running"];
       const subnet = `${n.ip.split(".").slice(0, 3).join(".")}.0/24`;
       const mtu = readText(join(this.paths.dir, n.name, "mtu")) ?? "-";
+      const typha = withTypha ? `${((await typhasInUse(state, n.netns)).join(",") || "-").padEnd(15)} ` : "";
       lines.push(
-        `${n.name.padEnd(8)} ${address(n).padEnd(w)} ${subnet.padEnd(16)} ${(tunnels.get(n.name) ?? "-").padEnd(14)} ${mtu.padEnd(6)} ${failures.length === 0 ? "ready" : failures.join("; ")}`,
+        `${n.name.padEnd(8)} ${address(n).padEnd(w)} ${subnet.padEnd(16)} ${(tunnels.get(n.name) ?? "-").padEnd(14)} ${mtu.padEnd(6)} ${typha}${failures.length === 0 ? "ready" : failures.join("; ")}`,
       );
     }
     lines.push("", "POD                      NODE     IP");

@@ -96,10 +96,12 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       intOption,
     )
     .option("--ipv6", "dual stack: IPv6 node addresses, an IPv6 pool and an IPv6 address per pod")
+    .option("--typha <N>", "also run N Typhas and point every node's Felix and confd at them", intOption, 0)
     .action(
       async (o: {
         nodes: number;
         ipv6?: boolean;
+        typha: number;
         fabric?: string;
         subnets?: number;
         encap?: string;
@@ -115,7 +117,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         } catch (err) {
           program.error(`calico-lab: ${(err as Error).message}`, { exitCode: 2 });
         }
-        await lab.up(o.nodes, progress, network, { ipv6: o.ipv6 === true });
+        await lab.up(o.nodes, progress, network, { ipv6: o.ipv6 === true, typha: o.typha });
         process.stdout.write(
           `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,
         );

@@ -32,6 +32,8 @@ export interface LabPod {
 
 export interface LabState {
   prefix: string;
+  /** `calico-lab up --typha N` (see typha.ts). */
+  typhas?: Array<{ name: string; netns: string; ip: string; pid?: number }>;
   etcd?: { pid: number; port: number };
   fabric?: string;
   /** Fabric layout and encapsulation; absent in labs made before it existed (L2, none). */

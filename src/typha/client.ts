@@ -193,8 +193,12 @@ export class TyphaSyncClient {
           ),
         this.#o.dialTimeoutMs ?? 10_000,
       );
+      // Re-armed on every chunk; refresh() avoids allocating a timer per message.
       const armRead = () => {
-        clearTimeout(readTimer);
+        if (readTimer) {
+          readTimer.refresh();
+          return;
+        }
         readTimer = setTimeout(
           () =>
             fail(

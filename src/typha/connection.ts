@@ -104,9 +104,11 @@ export class Connection {
       if (msg.type === "Pong") {
         this.#lastPong = Date.now();
         if (typeof msg.pingTimestamp === "number")
-          this.s.metrics.pingLatency
-            .labels(this.syncerType ?? "")
-            .observe((Date.now() - msg.pingTimestamp) / 1000);
+          this.s.metrics.observe(
+            this.s.metrics.pingLatency,
+            this.syncerType ?? "",
+            (Date.now() - msg.pingTimestamp) / 1000,
+          );
       } else if (this.#waiting && msg.type === this.#waiting.want) {
         const w = this.#waiting;
         this.#waiting = undefined;
@@ -162,7 +164,11 @@ export class Connection {
         void this.closed.then(done);
       });
     }
-    this.s.metrics.writeLatency.labels(this.syncerType ?? "").observe((performance.now() - start) / 1000);
+    this.s.metrics.observe(
+      this.s.metrics.writeLatency,
+      this.syncerType ?? "",
+      (performance.now() - start) / 1000,
+    );
   }
 
   async run(): Promise<void> {
@@ -245,7 +251,7 @@ export class Connection {
       const next = cache.next(crumb);
       await Promise.race([next, this.closed]);
       if (this.#isClosed) throw new Closed("closed");
-      m.nextBreadcrumbLatency.labels(syncer).observe((performance.now() - started) / 1000);
+      m.observe(m.nextBreadcrumbLatency, syncer, (performance.now() - started) / 1000);
     } else {
       m.breadcrumbNonBlock.labels(syncer).inc();
     }
@@ -266,11 +272,10 @@ export class Connection {
         ? (SnapshotCache.crumbFrame(only) as Buffer)
         : frameText(kvsText(batch.flatMap((c) => c.deltas)));
       await this.#write(buf);
-      m.kvsPerMsg.labels(syncer).observe(kvs);
+      m.observe(m.kvsPerMsg, syncer, kvs);
     }
     const now = Date.now();
-    for (const c of batch)
-      if (c.deltas.length > 0) m.clientLatency.labels(syncer).observe((now - c.time) / 1000);
+    for (const c of batch) if (c.deltas.length > 0) m.observe(m.clientLatency, syncer, (now - c.time) / 1000);
     this.crumb = crumb;
     if (crumb.status !== status) {
       status = crumb.status;

@@ -49,6 +49,7 @@ async function serveMetrics(metrics: TyphaMetrics, host: string, port: number): 
       res.writeHead(404).end();
       return;
     }
+    metrics.flush();
     metrics.registry.metrics().then(
       (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
       (err: Error) => res.writeHead(500).end(err.message),
@@ -163,6 +164,7 @@ export async function startTypha(opts: TyphaOptions): Promise<TyphaHandle> {
     await serverStop();
     await Promise.all(syncers.map((s) => s.stop().catch(() => undefined)));
     await Promise.all(closers.map((c) => c()));
+    metrics.close();
   };
   return {
     port: server.port,

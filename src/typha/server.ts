@@ -164,6 +164,12 @@ export class SyncServer {
     void conn.run();
   }
 
+  #open(): number {
+    let n = 0;
+    for (const c of this.#conns.values()) if (!c.isClosed) n++;
+    return n;
+  }
+
   #dropRandom(reason: string): boolean {
     const all = [...this.#conns.values()].filter((c) => !c.isClosed);
     const victim = all[Math.floor(Math.random() * all.length)];
@@ -203,7 +209,7 @@ export class SyncServer {
     if (n > 0) {
       const interval = Math.min(maxIntervalMs, (timeoutMs * 0.95) / n);
       this.#o.log.info({ connections: n, intervalMs: interval }, "Graceful shutdown: shedding connections");
-      while (this.#dropRandom("graceful shutdown in progress"))
+      while (this.#dropRandom("graceful shutdown in progress") && this.#open() > 0)
         await new Promise((r) => setTimeout(r, interval));
     }
     await listening;

@@ -1,0 +1,123 @@
+/**
+ * `calico-lab up --typha 2`: every node's Felix and confd take their data from the lab's Typhas
+ * (status names them), the BGP mesh and pod connectivity are as without Typha, a Kubernetes
+ * NetworkPolicy is enforced; when a Typha is killed its nodes move to the other one, keep every
+ * route meanwhile, and enforce a policy change made during the switch.
+ */
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../../src/lib/exec.js";
+import { eventually } from "../support/datastore.js";
+
+const ROOT = join(import.meta.dirname, "../..");
+const PREFIX = `cty${process.pid % 10000}`;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+async function lab(...args: string[]) {
+  return run(process.execPath, [join(ROOT, "bin/calico-lab"), ...args], { env });
+}
+
+async function labOk(...args: string[]): Promise<string> {
+  const out = await lab(...args);
+  if (out.code !== 0) throw new Error(`calico-lab ${args.join(" ")} failed (${out.code}): ${out.stderr}`);
+  return out.stdout;
+}
+
+async function calicoctl(...args: string[]): Promise<string> {
+  const endpoint = /ETCD_ENDPOINTS=(\S+)/.exec(await labOk("env"))?.[1] ?? "";
+  const out = await run(process.execPath, [join(ROOT, "bin/calicoctl"), ...args], {
+    env: { ...env, DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: endpoint },
+  });
+  if (out.code !== 0) throw new Error(`calicoctl ${args.join(" ")} failed: ${out.stderr}`);
+  return out.stdout;
+}
+
+async function matrix(): Promise<Record<string, boolean>> {
+  const cells = JSON.parse(await labOk("matrix", "--port", "80", "--json")) as Array<{
+    from: string;
+    to: string;
+    reachable: boolean;
+  }>;
+  return Object.fromEntries(cells.map((c) => [`${c.from}>${c.to}`, c.reachable]));
+}
+
+/** node → the Typhas its status line names. */
+async function typhaOf(): Promise<Record<string, string>> {
+  const status = await labOk("status");
+  const out: Record<string, string> = {};
+  for (const m of status.matchAll(/^(node\d+)\s+\S+\s+(\S+)\s/gm)) out[m[1] as string] = m[2] as string;
+  return out;
+}
+
+beforeAll(async () => {
+  dir = join(await mkdtemp(join(tmpdir(), "cts-labt-")), "lab");
+  env = { ...process.env, CALICO_LAB_DIR: dir, CALICO_LAB_PREFIX: PREFIX };
+  await labOk("up", "--nodes", "2", "--typha", "2");
+  await labOk("namespace", "create", "dev", "--labels", "env=dev");
+  await labOk("namespace", "create", "prod", "--labels", "env=prod");
+  await labOk("pod", "create", "dev/web", "--node", "node1", "--labels", "app=web", "--serve", "tcp:80");
+  await labOk(
+    "pod",
+    "create",
+    "dev/client",
+    "--node",
+    "node2",
+    "--labels",
+    "app=client",
+    "--serve",
+    "tcp:80",
+  );
+  await labOk(
+    "pod",
+    "create",
+    "prod/client",
+    "--node",
+    "node2",
+    "--labels",
+    "app=client",
+    "--serve",
+    "tcp:80",
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await lab("down");
+  await rm(join(dir, ".."), { recursive: true, force: true });
+});
+
+describe("calico-lab with Typha", () => {
+  it("points each node at a Typha and connects every pod as without Typha", async () => {
+    expect(await typhaOf()).toEqual({ node1: "typha1", node2: "typha2" });
+    const status = await labOk("status");
+    expect(status).toMatch(/^typha1: 172\.30\.0\.201:5473 \(pid \d+, running\)$/m);
+    expect(status.match(/ ready$/gm)).toHaveLength(2);
+    const m = await matrix();
+    expect(Object.values(m)).toHaveLength(6);
+    expect(Object.entries(m).filter(([, ok]) => !ok)).toEqual([]);
+  }, 60_000);
+
+  it("enforces a Kubernetes NetworkPolicy through Typha", async () => {
+    await calicoctl("apply", "-f", join(ROOT, "examples/lab/web-policy.yaml"));
+    await eventually(async () => expect((await matrix())["prod/client>dev/web"]).toBe(false), 15_000, 300);
+    expect((await matrix())["dev/client>dev/web"]).toBe(true);
+  }, 60_000);
+
+  it("moves a node to the other Typha when its Typha dies, keeping routes and taking new policy", async () => {
+    const routes = (await run("ip", ["-n", `${PREFIX}-node1`, "route", "show"])).stdout;
+    const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as {
+      typhas: Array<{ pid: number }>;
+    };
+    process.kill(state.typhas[0]?.pid as number, "SIGKILL");
+    // During the switch: admit prod too by relabelling its namespace.
+    await labOk("namespace", "label", "prod", "env=dev");
+    await eventually(async () => expect((await typhaOf()).node1).toBe("typha2"), 60_000, 500);
+    await eventually(async () => expect((await matrix())["prod/client>dev/web"]).toBe(true), 20_000, 300);
+    const after = (await run("ip", ["-n", `${PREFIX}-node1`, "route", "show"])).stdout;
+    for (const line of routes.split("\n").filter((l) => l.trim())) expect(after).toContain(line);
+    expect((await labOk("status")).match(/ ready$/gm)).toHaveLength(2);
+  }, 120_000);
+});
