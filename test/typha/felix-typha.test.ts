@@ -121,6 +121,7 @@ it("enforces policy through Typha and survives its Typha dying without touching 
         FELIX_HEALTHENABLED: "true",
         FELIX_LOGFILEPATH: "none",
         FELIX_LOGSEVERITYSYS: "none",
+        FELIX_MTUFILEPATH: join(dir, "mtu"),
       },
       stdio: ["ignore", "ignore", "pipe"],
     },
