@@ -9,9 +9,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { AFFINITY_ROOT, bgpSources } from "../src/bgp/index.js";
-import { CalicoResourceStore, EtcdKV, Syncer, type SyncUpdate } from "../src/datastore/index.js";
-import { felixSources } from "../src/felix/index.js";
+import {
+  AFFINITY_ROOT,
+  bgpSources,
+  CalicoResourceStore,
+  EtcdKV,
+  felixSources,
+  Syncer,
+  type SyncUpdate,
+} from "../src/datastore/index.js";
 import { TyphaSyncClient } from "../src/typha/index.js";
 import { type EtcdServer, freePort, startEtcd } from "../test/support/etcd.js";
 import { type BenchModule, type Figure, percentiles } from "./lib.js";

@@ -7,11 +7,11 @@
 import { rename, writeFile } from "node:fs/promises";
 import type { Resource } from "../api/index.js";
 import {
+  AFFINITY_ROOT,
+  bgpSources,
+  BGP_KINDS as KINDS,
   type KVStore,
-  prefixSource,
-  resourceSource,
   Syncer,
-  type SyncSource,
   type SyncUpdate,
 } from "../datastore/index.js";
 import { decodeAffinity, parseAffinityKey } from "../ipam/index.js";
@@ -44,19 +44,6 @@ export interface ConfdHandle {
   readonly reloads: number;
   lastConfig(): string;
   stop(): Promise<void>;
-}
-
-const KINDS = ["Node", "BGPPeer", "BGPConfiguration", "IPPool"] as const;
-
-/** Every host's block affinities; Typha serves all of them and each confd keeps its own. */
-export const AFFINITY_ROOT = "/calico/ipam/v2/host/";
-
-/** What the BGP (confd) syncer watches; `affinityPrefix` narrows the affinities to one host. */
-export function bgpSources(affinityPrefix = AFFINITY_ROOT): SyncSource[] {
-  return [
-    ...KINDS.map((k) => resourceSource(k)),
-    prefixSource("BlockAffinity", affinityPrefix, (kv) => kv.value),
-  ];
 }
 
 export function startConfd(opts: ConfdOptions): ConfdHandle {

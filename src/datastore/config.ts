@@ -185,5 +185,3 @@ export function loadClientConfig(opts: LoadConfigOptions = {}): CalicoAPIConfig 
   }
   return loadClientConfigFromBytes(text);
 }
-
-export { etcdOptionsFromConfig, openDatastore } from "./open.js";

@@ -26,6 +26,7 @@ export { CalicoResourceStore, type ResourceStoreOptions } from "./resources/stor
 export { compareRevisions, parseRevision } from "./revision.js";
 export { jsonPrefixSource, prefixSource, resourceSource } from "./syncer/sources.js";
 export { Syncer } from "./syncer/syncer.js";
+export { AFFINITY_ROOT, BGP_KINDS, bgpSources, felixSources } from "./syncer/syncer-types.js";
 export {
   SYNCER_DEFAULTS,
   type SyncerCallbacks,

@@ -7,9 +7,7 @@
  */
 import { connect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bgpSources } from "../../src/bgp/index.js";
-import { CalicoResourceStore, EtcdKV, Syncer } from "../../src/datastore/index.js";
-import { felixSources } from "../../src/felix/index.js";
+import { bgpSources, CalicoResourceStore, EtcdKV, felixSources, Syncer } from "../../src/datastore/index.js";
 import { type TyphaClientOptions, TyphaSyncClient } from "../../src/typha/index.js";
 import { FrameDecoder, frame } from "../../src/typha/proto.js";
 import { churn } from "../support/churn.js";

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { hostname as osHostname } from "node:os";
 import {
+  felixSources,
   openDatastore,
   type ResourceStore,
   Syncer,
@@ -28,7 +29,6 @@ import { type DaemonDataplane, type DataplaneFactory, policyDataplaneFactory } f
 import { felixDatastoreConfig } from "./datastore-config.js";
 import { FelixMetrics } from "./metrics.js";
 import { type FelixParams, parseFelixParams } from "./params.js";
-import { felixSources } from "./sources.js";
 
 export const DEFAULT_CONFIG_FILE = "/etc/calico/felix.cfg";
 

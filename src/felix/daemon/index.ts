@@ -10,4 +10,3 @@ export {
 } from "./felix.js";
 export { FelixMetrics } from "./metrics.js";
 export { FelixConfigError, type FelixParams, parseFelixParams } from "./params.js";
-export { felixSources } from "./sources.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { felixSources } from "../../../src/felix/daemon/sources.js";
+import { felixSources } from "../../src/datastore/index.js";
 
 const ROOT = "/calico/resources/v3/projectcalico.org";
 
