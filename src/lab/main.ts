@@ -81,7 +81,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program
     .command("up")
-    .description("create the lab: etcd, N node namespaces running calico-node, BGP mesh (or VXLAN with --encap)")
+    .description(
+      "create the lab: etcd, N node namespaces running calico-node, BGP mesh (or VXLAN with --encap)",
+    )
     .option("--nodes <N>", "number of nodes", intOption, 3)
     .option(
       "--fabric <l2|l3>",

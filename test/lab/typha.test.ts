@@ -49,7 +49,9 @@ async function matrix(): Promise<Record<string, boolean>> {
 async function typhaOf(): Promise<Record<string, string>> {
   const status = await labOk("status");
   const out: Record<string, string> = {};
-  for (const m of status.matchAll(/^(node\d+)\s+\S+\s+(\S+)\s/gm)) out[m[1] as string] = m[2] as string;
+  // Columns: NODE ADDRESS SUBNET TUNNEL MTU TYPHA STATUS.
+  for (const m of status.matchAll(/^(node\d+)\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+)\s/gm))
+    out[m[1] as string] = m[2] as string;
   return out;
 }
 
