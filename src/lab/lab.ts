@@ -259,6 +259,7 @@ export class Lab {
     if (network.fabric === "l3") await enableRouting(fabric);
     if (opts.ipv6) await addFabricIPv6(fabric);
     for (let i = 1; i <= nodes; i++) await this.addNodeNamespace(state, i);
+    state.lastNodeIndex = nodes;
     if (typhas > 0)
       await startTyphas(this.paths, state, typhas, () => saveState(this.paths, state), progress);
     for (const node of state.nodes) {
@@ -319,10 +320,12 @@ export class Lab {
   /** A new node joins: its namespace on the fabric, calico-node started, ready. */
   async nodeAdd(progress: Progress, subnet?: number): Promise<LabNode> {
     const state = this.state();
-    const used = new Set(state.nodes.map((n) => n.name));
-    let i = 1;
-    while (used.has(`node${i}`)) i++;
-    if (i > 50) throw new LabError("the lab holds at most 50 nodes");
+    if (state.nodes.length >= 50) throw new LabError("the lab holds at most 50 nodes");
+    // A departed node's name and address are never reused: the others' ARP caches would still
+    // hold its old MAC for half a minute, as with a replaced host on a real segment.
+    const i = (state.lastNodeIndex ?? Math.max(0, ...state.nodes.map((n) => Number(n.name.slice(4))))) + 1;
+    if (i > 200) throw new LabError("this lab has used up its 200 node addresses");
+    state.lastNodeIndex = i;
     await this.addNodeNamespace(state, i, subnet);
     const name = `node${i}`;
     progress(`starting calico-node on ${name}`);

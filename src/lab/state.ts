@@ -39,6 +39,8 @@ export interface LabState {
   /** Fabric layout and encapsulation; absent in labs made before it existed (L2, none). */
   network?: LabNetwork;
   nodes: LabNode[];
+  /** Highest node number handed out so far (`node add` never reuses one). */
+  lastNodeIndex?: number;
   namespaces: Record<string, Record<string, string>>;
   /** `up --ipv6`: nodes, pools and pods get IPv6 too. */
   ipv6?: boolean;
