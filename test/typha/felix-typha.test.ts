@@ -129,10 +129,15 @@ it("enforces policy through Typha and survives its Typha dying without touching 
   felix.stderr?.on("data", (d: Buffer) => {
     felixLog += d.toString();
   });
-  // Before Felix programs anything every port is open, so wait for the policy's effect (80
-  // blocked), then check it is the policy and not a dead path (8080 still open).
-  await eventually(async () => expect(await lab.probe(w1, "tcp", w2.ipv4, 80)).toBe("timeout"), 30_000, 200);
-  expect(await lab.probe(w1, "tcp", w2.ipv4, 8080)).toBe("open");
+  // Felix programs routes (8080 opens) a moment before the policy (80 closes): wait for both.
+  await eventually(
+    async () => {
+      expect(await lab.probe(w1, "tcp", w2.ipv4, 8080)).toBe("open");
+      expect(await lab.probe(w1, "tcp", w2.ipv4, 80)).toBe("timeout");
+    },
+    30_000,
+    200,
+  );
   expect(typhaA.server.connections.map((c) => c.hostname)).toEqual([HOST]);
 
   const before = await snapshot();
