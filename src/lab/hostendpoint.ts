@@ -8,7 +8,7 @@ import type { Resource } from "../api/index.js";
 import { CalicoClient } from "../client/index.js";
 import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
 import { type ExecResult, run } from "../lib/exec.js";
-import { BIN, DIST, detached, LabError, nsPath } from "./lab.js";
+import { BIN, DIST, detached, LabError, nsPath } from "./processes.js";
 import { type LabNode, type LabPaths, type LabPod, type LabState, loadState } from "./state.js";
 
 function labState(paths: LabPaths): LabState {

@@ -4,15 +4,12 @@
  * Every node's Felix and confd are pointed at all of them (FELIX_TYPHAADDR), each node starting
  * with a different one so the load spreads and a dead Typha's nodes fail over to the next.
  */
-import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { run, runOk } from "../lib/exec.js";
 import { attachHost } from "./fabric.js";
+import { BIN, detached, nsPath } from "./processes.js";
 import type { LabPaths, LabState } from "./state.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 export const TYPHA_PORT = 5473;
 const HEALTH_PORT = 9098;
 export const MAX_TYPHAS = 5;
@@ -21,27 +18,9 @@ export type LabTypha = NonNullable<LabState["typhas"]>[number];
 
 const typhaIP = (i: number) => `172.30.0.${200 + i}`;
 
-function startProcess(netns: string, env: NodeJS.ProcessEnv, logFile: string): number {
-  mkdirSync(dirname(logFile), { recursive: true });
-  const fd = openSync(logFile, "a");
-  const child = spawn(
-    "nsenter",
-    [`--net=/run/netns/${netns}`, process.execPath, join(ROOT, "bin", "calico-typha")],
-    {
-      env,
-      detached: true,
-      stdio: ["ignore", fd, fd],
-    },
-  );
-  closeSync(fd);
-  child.unref();
-  if (child.pid === undefined) throw new Error(`could not start calico-typha in ${netns}`);
-  return child.pid;
-}
-
 async function ready(netns: string): Promise<boolean> {
   const probe = `fetch("http://127.0.0.1:${HEALTH_PORT}/readiness").then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`;
-  return (await run("nsenter", [`--net=/run/netns/${netns}`, process.execPath, "-e", probe])).code === 0;
+  return (await run("nsenter", [`--net=${nsPath(netns)}`, process.execPath, "-e", probe])).code === 0;
 }
 
 /** Creates the Typha namespaces, starts Typha in each and waits until every one is ready. */
@@ -63,8 +42,8 @@ export async function startTyphas(
     save();
     await attachHost(state.fabric, `t${i}`, { netns, address: `${typha.ip}/24` });
     progress(`starting calico-typha ${name} at ${typha.ip}:${TYPHA_PORT}`);
-    typha.pid = startProcess(
-      netns,
+    typha.pid = detached(
+      ["nsenter", `--net=${nsPath(netns)}`, process.execPath, BIN("calico-typha")],
       {
         PATH: process.env.PATH,
         TYPHA_ETCDENDPOINTS: `unix://${paths.etcdSocket}`,
