@@ -2,16 +2,13 @@
  * A real etcd serving TLS with client-certificate authentication, and the throwaway PKI for it
  * (made with openssl): a CA, a server certificate for 127.0.0.1, and a client certificate.
  */
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { type EtcdServer, startEtcd } from "./etcd.js";
-
-const run = promisify(execFile);
+import { issueCert, makeCA } from "./pki.js";
 
 export interface TestPKI {
   dir: string;
@@ -22,67 +19,16 @@ export interface TestPKI {
   clientKey: string;
 }
 
-async function issue(dir: string, name: string, cn: string, ext: string): Promise<void> {
-  const key = join(dir, `${name}.key`);
-  const csr = join(dir, `${name}.csr`);
-  const extFile = join(dir, `${name}.ext`);
-  await writeFile(extFile, ext);
-  await run(
-    "openssl",
-    ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"].concat([
-      "-keyout",
-      key,
-      "-out",
-      csr,
-      "-subj",
-      `/CN=${cn}`,
-    ]),
-  );
-  await run("openssl", [
-    "x509",
-    "-req",
-    "-in",
-    csr,
-    "-CA",
-    join(dir, "ca.pem"),
-    "-CAkey",
-    join(dir, "ca.key"),
-    "-CAcreateserial",
-    "-out",
-    join(dir, `${name}.pem`),
-    "-days",
-    "2",
-    "-extfile",
-    extFile,
-  ]);
-}
-
 export async function makePKI(): Promise<TestPKI> {
   const dir = await mkdtemp(join(tmpdir(), "calico-ts-pki-"));
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    join(dir, "ca.key"),
-    "-out",
-    join(dir, "ca.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=calico-ts-test-ca",
-  ]);
-  await issue(
+  await makeCA(dir, "calico-ts-test-ca");
+  await issueCert(
     dir,
     "server",
-    "127.0.0.1",
+    "/CN=127.0.0.1",
     "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
   );
-  await issue(dir, "client", "calico-ts-client", "extendedKeyUsage=clientAuth\n");
+  await issueCert(dir, "client", "/CN=calico-ts-client", "extendedKeyUsage=clientAuth\n");
   return {
     dir,
     ca: join(dir, "ca.pem"),

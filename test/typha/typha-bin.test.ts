@@ -3,74 +3,27 @@
  * health and metrics ports, a bad value refused with its name, and a graceful SIGTERM that sheds
  * its clients before exiting 0.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CalicoResourceStore, EtcdKV } from "../../src/datastore/index.js";
 import { run } from "../../src/lib/exec.js";
 import { TyphaSyncClient, typhaClientSettings } from "../../src/typha/index.js";
 import { eventually } from "../support/datastore.js";
 import { type EtcdServer, freePort, startEtcd } from "../support/etcd.js";
+import { issueCert, makeCA } from "../support/pki.js";
 import { storeRecorder } from "../support/typha.js";
 
 const BIN = join(import.meta.dirname, "../../bin/calico-typha");
-const exec = promisify(execFile);
 let etcd: EtcdServer;
 let dir: string;
 
 async function pki(): Promise<void> {
-  const ossl = (...args: string[]) => exec("openssl", args);
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await ossl(
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    join(dir, "ca.key"),
-    "-out",
-    join(dir, "ca.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=ca",
-  );
-  for (const [name, cn, use] of [
-    ["typha", "typha-server", "serverAuth"],
-    ["felix", "typha-client", "clientAuth"],
-  ] as const) {
-    await writeFile(join(dir, `${name}.ext`), `extendedKeyUsage=${use}\n`);
-    await ossl(
-      "req",
-      "-new",
-      ...ec,
-      "-keyout",
-      join(dir, `${name}.key`),
-      "-out",
-      join(dir, `${name}.csr`),
-      "-subj",
-      `/CN=${cn}`,
-    );
-    await ossl(
-      "x509",
-      "-req",
-      "-in",
-      join(dir, `${name}.csr`),
-      "-CA",
-      join(dir, "ca.pem"),
-      "-CAkey",
-      join(dir, "ca.key"),
-      "-CAcreateserial",
-      "-out",
-      join(dir, `${name}.pem`),
-      "-days",
-      "2",
-      "-extfile",
-      join(dir, `${name}.ext`),
-    );
-  }
+  await makeCA(dir, "ca");
+  await issueCert(dir, "typha", "/CN=typha-server", "extendedKeyUsage=serverAuth\n");
+  await issueCert(dir, "felix", "/CN=typha-client", "extendedKeyUsage=clientAuth\n");
 }
 
 beforeAll(async () => {

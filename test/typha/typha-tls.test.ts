@@ -4,63 +4,27 @@
  * client are refused (and Typha logs why); the client refuses a Typha whose certificate lacks the
  * required CN; a plain-text client gets a clear error.
  */
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
-import { promisify } from "node:util";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CalicoResourceStore, EtcdKV } from "../../src/datastore/index.js";
 import { type ClientTls, TyphaSyncClient, typhaClientSettings } from "../../src/typha/index.js";
 import { eventually } from "../support/datastore.js";
 import { type EtcdServer, startEtcd } from "../support/etcd.js";
+import { issueCert, makeCA } from "../support/pki.js";
 import { type StoreRecorder, startTestTypha, storeRecorder, type TestTypha } from "../support/typha.js";
 
-const run = promisify(execFile);
 let dir: string;
 let etcd: EtcdServer;
 let typha: TestTypha;
 const logLines: string[] = [];
 
-async function issue(name: string, subject: string, ext: string): Promise<void> {
-  await writeFile(join(dir, `${name}.ext`), ext);
-  await run("openssl", [
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    join(dir, `${name}.key`),
-    "-out",
-    join(dir, `${name}.csr`),
-    "-subj",
-    subject,
-  ]);
-  await run("openssl", [
-    "x509",
-    "-req",
-    "-in",
-    join(dir, `${name}.csr`),
-    "-CA",
-    join(dir, "ca.pem"),
-    "-CAkey",
-    join(dir, "ca.key"),
-    "-CAcreateserial",
-    "-out",
-    join(dir, `${name}.pem`),
-    "-days",
-    "2",
-    "-extfile",
-    join(dir, `${name}.ext`),
-  ]);
-}
+const issue = (name: string, subject: string, ext: string) => issueCert(dir, name, subject, ext);
 
 const file = (name: string) => readFileSync(join(dir, name));
 
@@ -95,23 +59,7 @@ function connect(tls: ClientTls | undefined): { client: TyphaSyncClient; rec: St
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "cts-typha-pki-"));
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    join(dir, "ca.key"),
-    "-out",
-    join(dir, "ca.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=typha-test-ca",
-  ]);
+  await makeCA(dir, "typha-test-ca");
   await issue("server", "/CN=typha-server", "extendedKeyUsage=serverAuth\n");
   await issue("felix", "/CN=typha-client", "extendedKeyUsage=clientAuth\n");
   await issue("wrongcn", "/CN=somebody-else", "extendedKeyUsage=clientAuth\n");
