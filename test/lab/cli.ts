@@ -39,28 +39,42 @@ export class LabCli {
     return out.stdout;
   }
 
-  async calicoctl(...args: string[]): Promise<string> {
+  /** calicoctl against the lab's etcd, as `eval $(calico-lab env)` sets it up. */
+  async calicoctlRun(...args: string[]): Promise<ExecResult> {
     const endpoint = /ETCD_ENDPOINTS=(\S+)/.exec(await this.ok("env"))?.[1] ?? "";
-    const out = await run(process.execPath, [join(ROOT, "bin/calicoctl"), ...args], {
+    return run(process.execPath, [join(ROOT, "bin/calicoctl"), ...args], {
       env: { ...this.env, DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: endpoint },
     });
+  }
+
+  async calicoctl(...args: string[]): Promise<string> {
+    const out = await this.calicoctlRun(...args);
     if (out.code !== 0) throw new Error(`calicoctl ${args.join(" ")} failed: ${out.stderr}`);
     return out.stdout;
   }
 
-  async apply(yaml: string): Promise<void> {
+  /** `calicoctl <verb> -f` on a temporary file holding `yaml`. */
+  async applyRun(yaml: string, verb = "apply"): Promise<ExecResult> {
     const file = join(tmpdir(), `cts-lab-${Math.random().toString(36).slice(2)}.yaml`);
     await writeFile(file, yaml);
     try {
-      await this.calicoctl("apply", "-f", file);
+      return await this.calicoctlRun(verb, "-f", file);
     } finally {
       await rm(file);
     }
   }
 
-  /** `from>to` → reachable. */
-  async matrix(port = 80): Promise<Record<string, boolean>> {
-    const cells = JSON.parse(await this.ok("matrix", "--port", String(port), "--json")) as Array<{
+  async apply(yaml: string, verb = "apply"): Promise<void> {
+    const out = await this.applyRun(yaml, verb);
+    if (out.code !== 0) throw new Error(`calicoctl ${verb} failed: ${out.stderr}`);
+  }
+
+  /** `from>to` → reachable, over the given family (each target's first address by default). */
+  async matrix(port = 80, family?: "4" | "6"): Promise<Record<string, boolean>> {
+    const byFamily = family ? ["--family", family] : [];
+    const cells = JSON.parse(
+      await this.ok("matrix", "--port", String(port), ...byFamily, "--json"),
+    ) as Array<{
       from: string;
       to: string;
       reachable: boolean;

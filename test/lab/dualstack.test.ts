@@ -7,54 +7,24 @@
  * IPAM clean, and IPv6 route reflection and explicit peers.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
+import { LabCli } from "./cli.js";
 
-const ROOT = join(import.meta.dirname, "../..");
-const PREFIX = `cds${process.pid % 10000}`;
 const HAS_PING = existsSync("/usr/bin/busybox") || existsSync("/bin/busybox");
+const ROOT = join(import.meta.dirname, "../..");
+let cli: LabCli;
+let PREFIX: string;
 let dir: string;
 let env: NodeJS.ProcessEnv;
+const lab = (...args: string[]) => cli.run(...args);
+const labOk = (...args: string[]) => cli.ok(...args);
+const calicoctl = (...args: string[]) => cli.calicoctl(...args);
+const apply = (yaml: string, verb = "apply") => cli.apply(yaml, verb);
 
-async function lab(...args: string[]) {
-  return run(process.execPath, [join(ROOT, "bin/calico-lab"), ...args], { env });
-}
-
-async function labOk(...args: string[]): Promise<string> {
-  const out = await lab(...args);
-  if (out.code !== 0) throw new Error(`calico-lab ${args.join(" ")} failed (${out.code}): ${out.stderr}`);
-  return out.stdout;
-}
-
-async function calicoctl(...args: string[]): Promise<string> {
-  const endpoint = /ETCD_ENDPOINTS=(\S+)/.exec(await labOk("env"))?.[1] ?? "";
-  const out = await run(process.execPath, [join(ROOT, "bin/calicoctl"), ...args], {
-    env: { ...env, DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: endpoint },
-  });
-  if (out.code !== 0) throw new Error(`calicoctl ${args.join(" ")} failed: ${out.stderr}`);
-  return out.stdout;
-}
-
-async function apply(yaml: string, verb = "apply"): Promise<void> {
-  const file = join(tmpdir(), `cts-ds-${Math.random().toString(36).slice(2)}.yaml`);
-  await writeFile(file, yaml);
-  try {
-    await calicoctl(verb, "-f", file);
-  } finally {
-    await rm(file);
-  }
-}
-
-type Cell = { from: string; to: string; family: number; reachable: boolean };
-
-async function matrix(family: "4" | "6"): Promise<Record<string, boolean>> {
-  const cells = JSON.parse(await labOk("matrix", "--family", family, "--json")) as Cell[];
-  return Object.fromEntries(cells.map((c) => [`${c.from}>${c.to}`, c.reachable]));
-}
+const matrix = (family: "4" | "6") => cli.matrix(80, family);
 
 async function probe(from: string, to: string, family: "4" | "6"): Promise<boolean> {
   return (await lab("probe", from, to, "--port", "80", "--family", family)).code === 0;
@@ -103,8 +73,8 @@ async function birdProtocols(node: string): Promise<string> {
 const NODES = ["node1", "node2", "node3"];
 
 beforeAll(async () => {
-  dir = join(await mkdtemp(join(tmpdir(), "cts-ds-")), "lab");
-  env = { ...process.env, CALICO_LAB_DIR: dir, CALICO_LAB_PREFIX: PREFIX };
+  cli = await LabCli.create("cds");
+  ({ prefix: PREFIX, dir, env } = cli);
   await labOk("up", "--nodes", "3", "--ipv6");
   await apply(`apiVersion: projectcalico.org/v3
 kind: IPPool
@@ -185,8 +155,7 @@ spec: {cidr: "fd10:252::/112"}
 }, 240_000);
 
 afterAll(async () => {
-  await lab("down");
-  await rm(join(dir, ".."), { recursive: true, force: true });
+  await cli?.down();
 });
 
 describe("calico-lab up --ipv6", () => {

@@ -5,44 +5,15 @@
  * pods keep their connectivity; a port removed from the failsafe list closes; bad host endpoint
  * policy is refused with Calico's messages.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
+import { LabCli } from "./cli.js";
 
-const ROOT = join(import.meta.dirname, "../..");
-const PREFIX = `cth${process.pid % 10000}`;
-let dir: string;
-let env: NodeJS.ProcessEnv;
-
-async function lab(...args: string[]) {
-  return run(process.execPath, [join(ROOT, "bin/calico-lab"), ...args], { env });
-}
-
-async function labOk(...args: string[]): Promise<string> {
-  const out = await lab(...args);
-  if (out.code !== 0) throw new Error(`calico-lab ${args.join(" ")} failed (${out.code}): ${out.stderr}`);
-  return out.stdout;
-}
-
-async function calicoctl(...args: string[]) {
-  const endpoint = /ETCD_ENDPOINTS=(\S+)/.exec(await labOk("env"))?.[1] ?? "";
-  return run(process.execPath, [join(ROOT, "bin/calicoctl"), ...args], {
-    env: { ...env, DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: endpoint },
-  });
-}
-
-async function apply(yaml: string) {
-  const file = join(tmpdir(), `cts-hep-${Math.random().toString(36).slice(2)}.yaml`);
-  await writeFile(file, yaml);
-  try {
-    return await calicoctl("apply", "-f", file);
-  } finally {
-    await rm(file);
-  }
-}
+let cli: LabCli;
+const lab = (...args: string[]) => cli.run(...args);
+const labOk = (...args: string[]) => cli.ok(...args);
+const calicoctl = (...args: string[]) => cli.calicoctlRun(...args);
+const apply = (yaml: string) => cli.applyRun(yaml);
 
 /** Exit code of `calico-lab probe`: 0 reachable, 1 not. */
 async function probe(from: string, to: string, port: number): Promise<number> {
@@ -50,8 +21,7 @@ async function probe(from: string, to: string, port: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  dir = join(await mkdtemp(join(tmpdir(), "cts-hep-lab-")), "lab");
-  env = { ...process.env, CALICO_LAB_DIR: dir, CALICO_LAB_PREFIX: PREFIX };
+  cli = await LabCli.create("cth");
   await labOk("up", "--nodes", "2");
   await labOk("namespace", "create", "dev");
   await labOk("pod", "create", "dev/web", "--node", "node1", "--serve", "tcp:80");
@@ -60,8 +30,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await lab("down");
-  if (dir) await rm(join(dir, ".."), { recursive: true, force: true });
+  await cli?.down();
 }, 120_000);
 
 describe("calico-lab host endpoints", () => {

@@ -6,61 +6,30 @@
  */
 
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
+import { LabCli } from "./cli.js";
 
 const ROOT = join(import.meta.dirname, "../..");
-const PREFIX = `ctl${process.pid % 10000}`;
+let cli: LabCli;
+let PREFIX: string;
 let dir: string;
 let env: NodeJS.ProcessEnv;
-
-async function lab(...args: string[]) {
-  return run(process.execPath, [join(ROOT, "bin/calico-lab"), ...args], { env });
-}
-
-async function labOk(...args: string[]): Promise<string> {
-  const out = await lab(...args);
-  if (out.code !== 0) throw new Error(`calico-lab ${args.join(" ")} failed (${out.code}): ${out.stderr}`);
-  return out.stdout;
-}
-
-async function calicoctl(...args: string[]): Promise<string> {
-  const exports = await labOk("env");
-  const endpoint = /ETCD_ENDPOINTS=(\S+)/.exec(exports)?.[1] ?? "";
-  const out = await run(process.execPath, [join(ROOT, "bin/calicoctl"), ...args], {
-    env: { ...env, DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: endpoint },
-  });
-  if (out.code !== 0) throw new Error(`calicoctl ${args.join(" ")} failed: ${out.stderr}`);
-  return out.stdout;
-}
-
-async function matrix(): Promise<Record<string, boolean>> {
-  const cells = JSON.parse(await labOk("matrix", "--port", "80", "--json")) as Array<{
-    from: string;
-    to: string;
-    reachable: boolean;
-  }>;
-  return Object.fromEntries(cells.map((c) => [`${c.from}>${c.to}`, c.reachable]));
-}
+const lab = (...args: string[]) => cli.run(...args);
+const labOk = (...args: string[]) => cli.ok(...args);
+const calicoctl = (...args: string[]) => cli.calicoctl(...args);
+const matrix = () => cli.matrix();
+const apply = (yaml: string) => cli.apply(yaml);
 
 async function birdProtocols(node: string): Promise<string> {
   return (await run("birdc", ["-s", join(dir, node, "run", "bird.ctl"), "show", "protocols"])).stdout;
 }
 
-async function apply(yaml: string): Promise<void> {
-  const file = join(tmpdir(), `cts-lab-${Math.random().toString(36).slice(2)}.yaml`);
-  await writeFile(file, yaml);
-  await calicoctl("apply", "-f", file);
-  await rm(file);
-}
-
 beforeAll(async () => {
-  dir = join(await mkdtemp(join(tmpdir(), "cts-lab-")), "lab");
-  env = { ...process.env, CALICO_LAB_DIR: dir, CALICO_LAB_PREFIX: PREFIX };
+  cli = await LabCli.create("ctl");
+  ({ prefix: PREFIX, dir, env } = cli);
   await labOk("up", "--nodes", "4");
   await labOk("namespace", "create", "dev", "--labels", "env=dev");
   await labOk("namespace", "create", "prod", "--labels", "env=prod");
@@ -100,10 +69,7 @@ beforeAll(async () => {
   await labOk("pod", "create", "dev/web2", "--node", "node4", "--labels", "app=web", "--serve", "tcp:80");
 }, 120_000);
 
-afterAll(async () => {
-  await lab("down");
-  await rm(join(dir, ".."), { recursive: true, force: true });
-});
+afterAll(() => cli?.down());
 
 describe("calico-lab", () => {
   it("meshes the nodes: every pod reaches every other, one BIRD route per remote block", async () => {

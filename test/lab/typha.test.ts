@@ -5,45 +5,19 @@
  * route meanwhile, and enforce a policy change made during the switch.
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
+import { LabCli } from "./cli.js";
 
 const ROOT = join(import.meta.dirname, "../..");
-const PREFIX = `cty${process.pid % 10000}`;
+let cli: LabCli;
+let PREFIX: string;
 let dir: string;
-let env: NodeJS.ProcessEnv;
-
-async function lab(...args: string[]) {
-  return run(process.execPath, [join(ROOT, "bin/calico-lab"), ...args], { env });
-}
-
-async function labOk(...args: string[]): Promise<string> {
-  const out = await lab(...args);
-  if (out.code !== 0) throw new Error(`calico-lab ${args.join(" ")} failed (${out.code}): ${out.stderr}`);
-  return out.stdout;
-}
-
-async function calicoctl(...args: string[]): Promise<string> {
-  const endpoint = /ETCD_ENDPOINTS=(\S+)/.exec(await labOk("env"))?.[1] ?? "";
-  const out = await run(process.execPath, [join(ROOT, "bin/calicoctl"), ...args], {
-    env: { ...env, DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: endpoint },
-  });
-  if (out.code !== 0) throw new Error(`calicoctl ${args.join(" ")} failed: ${out.stderr}`);
-  return out.stdout;
-}
-
-async function matrix(): Promise<Record<string, boolean>> {
-  const cells = JSON.parse(await labOk("matrix", "--port", "80", "--json")) as Array<{
-    from: string;
-    to: string;
-    reachable: boolean;
-  }>;
-  return Object.fromEntries(cells.map((c) => [`${c.from}>${c.to}`, c.reachable]));
-}
+const labOk = (...args: string[]) => cli.ok(...args);
+const calicoctl = (...args: string[]) => cli.calicoctl(...args);
+const matrix = () => cli.matrix();
 
 /** node → the Typhas its status line names. */
 async function typhaOf(): Promise<Record<string, string>> {
@@ -56,8 +30,8 @@ async function typhaOf(): Promise<Record<string, string>> {
 }
 
 beforeAll(async () => {
-  dir = join(await mkdtemp(join(tmpdir(), "cts-labt-")), "lab");
-  env = { ...process.env, CALICO_LAB_DIR: dir, CALICO_LAB_PREFIX: PREFIX };
+  cli = await LabCli.create("cty");
+  ({ prefix: PREFIX, dir } = cli);
   await labOk("up", "--nodes", "2", "--typha", "2");
   await labOk("namespace", "create", "dev", "--labels", "env=dev");
   await labOk("namespace", "create", "prod", "--labels", "env=prod");
@@ -87,8 +61,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await lab("down");
-  await rm(join(dir, ".."), { recursive: true, force: true });
+  await cli?.down();
 });
 
 describe("calico-lab with Typha", () => {
