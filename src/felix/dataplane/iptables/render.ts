@@ -6,7 +6,7 @@
  * verdicts. Every rule carries Calico's `cali:<hash>` comment, its identity for reconciliation.
  */
 import { createHash } from "node:crypto";
-import { type HostEndpoint, policyIdKey, type TierInfo, type WorkloadEndpoint } from "../../calc/messages.js";
+import { type HostEndpoint, policyIdKey, type WorkloadEndpoint } from "../../calc/messages.js";
 import { ipsetName } from "../ipsets/ipsets.js";
 import type { Family } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
@@ -20,6 +20,7 @@ import {
 } from "../rules/host-endpoints.js";
 import { hex } from "../rules/marks.js";
 import { ALL_VXLAN_NET } from "../rules/names.js";
+import { type PlannedTier, planEndpointChain } from "../rules/plan.js";
 import { logPrefix, type RuleOwner } from "../rules/policy.js";
 import type { DesiredPolicyState } from "../state.js";
 import { renderIptablesMatches } from "./match.js";
@@ -219,26 +220,18 @@ export function endpointChainName(dir: "inbound" | "outbound", iface: string): s
   return iptChainName(dir === "inbound" ? "cali-tw-" : "cali-fw-", iface);
 }
 
-function tierRules(
-  tier: TierInfo,
-  dir: "inbound" | "outbound",
-  cfg: RenderConfig,
-  state: DesiredPolicyState,
-): string[] {
-  const policies = dir === "inbound" ? tier.ingressPolicies : tier.egressPolicies;
-  if (policies.length === 0) return [];
+function tierRules(tier: PlannedTier, dir: "inbound" | "outbound", cfg: RenderConfig): string[] {
   const { marks } = cfg;
   const out = [clearMark(marks.pass)];
-  for (const id of policies) {
-    const key = policyIdKey(id);
-    if (!state.policies.has(key)) {
+  for (const p of tier.policies) {
+    if (!p.programmed) {
       out.push(`${mark(marks.pass, false)} ${deny(cfg)}`);
       continue;
     }
-    out.push(`${mark(marks.pass, false)} -j ${policyChainName(dir, key)}`);
+    out.push(`${mark(marks.pass, false)} -j ${policyChainName(dir, p.key)}`);
     out.push(`${mark(marks.accept, true)} -j RETURN`);
   }
-  if (tier.defaultAction !== "pass") out.push(`${mark(marks.pass, false)} ${deny(cfg)}`);
+  if (tier.dropAtEnd) out.push(`${mark(marks.pass, false)} ${deny(cfg)}`);
   return out;
 }
 
@@ -249,6 +242,10 @@ function endpointRules(
   state: DesiredPolicyState,
 ): string[] {
   const { marks } = cfg;
+  const plan = planEndpointChain(ep.tiers, ep.profileIds, dir, {
+    hasPolicy: (id) => state.policies.has(policyIdKey(id)),
+    hasProfile: (name) => state.profiles.has(name),
+  });
   const out = ["-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"];
   if (cfg.conntrackInvalidCheck) out.push("-m conntrack --ctstate INVALID -j DROP");
   out.push(clearMark(marks.accept | marks.pass));
@@ -256,13 +253,13 @@ function endpointRules(
     if (!cfg.allowVxlanFromWorkloads) out.push("-p 17 -m multiport --dports 4789 -j DROP");
     if (!cfg.allowIpipFromWorkloads) out.push("-p 4 -j DROP");
   }
-  for (const tier of ep.tiers) out.push(...tierRules(tier, dir, cfg, state));
-  for (const profile of ep.profileIds) {
-    if (!state.profiles.has(profile)) {
+  for (const tier of plan.tiers) out.push(...tierRules(tier, dir, cfg));
+  for (const profile of plan.profiles) {
+    if (!profile.programmed) {
       out.push(deny(cfg));
       continue;
     }
-    out.push(`-j ${profileChainName(dir, profile)}`);
+    out.push(`-j ${profileChainName(dir, profile.name)}`);
     out.push(`${mark(marks.accept, true)} -j RETURN`);
   }
   out.push(deny(cfg));

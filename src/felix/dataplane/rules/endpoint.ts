@@ -1,14 +1,11 @@
-import { type PolicyID, policyIdKey, type TierInfo, type WorkloadEndpoint } from "../../calc/messages.js";
+import type { WorkloadEndpoint } from "../../calc/messages.js";
 import type { RenderConfig } from "./config.js";
 import { markClear, markMatch } from "./marks.js";
 import { type Direction, policyChain, profileChain } from "./names.js";
+import { type ChainCatalogue, type PlannedTier, planEndpointChain } from "./plan.js";
 import type { RuleBody } from "./policy.js";
 
-/** Which policy and profile chains exist, so a missing one fails closed instead of breaking the load. */
-export interface ChainCatalogue {
-  hasPolicy(id: PolicyID): boolean;
-  hasProfile(name: string): boolean;
-}
+export type { ChainCatalogue } from "./plan.js";
 
 /**
  * `cali-tw-<iface>` (inbound) or `cali-fw-<iface>` (outbound), in Calico's order (reference §6):
@@ -22,6 +19,7 @@ export function renderEndpointChain(
   known: ChainCatalogue,
 ): RuleBody[] {
   const { marks } = cfg;
+  const plan = planEndpointChain(ep.tiers, ep.profileIds, dir, known);
   const out: RuleBody[] = [{ body: "ct state established,related accept" }];
   if (cfg.conntrackInvalidCheck) out.push({ body: "ct state invalid drop" });
   out.push({ body: markClear(marks.accept | marks.pass) });
@@ -37,36 +35,34 @@ export function renderEndpointChain(
         note: "Drop IPinIP encapped packets originating in workloads",
       });
   }
-  for (const tier of ep.tiers) out.push(...tierRules(tier, dir, cfg, known));
-  for (const profile of ep.profileIds) {
-    if (!known.hasProfile(profile)) {
-      out.push({ body: cfg.denyAction, note: `Profile ${profile} is not programmed` });
+  for (const tier of plan.tiers) out.push(...tierRules(tier, dir, cfg));
+  for (const profile of plan.profiles) {
+    if (!profile.programmed) {
+      out.push({ body: cfg.denyAction, note: `Profile ${profile.name} is not programmed` });
       continue;
     }
-    out.push({ body: `jump ${profileChain(dir, profile)}` });
+    out.push({ body: `jump ${profileChain(dir, profile.name)}` });
     out.push({ body: `${markMatch(marks.accept, true)} return`, note: "Return if profile accepted" });
   }
   out.push({ body: cfg.denyAction, note: "Drop if no profiles matched" });
   return out;
 }
 
-function tierRules(tier: TierInfo, dir: Direction, cfg: RenderConfig, known: ChainCatalogue): RuleBody[] {
-  const policies = dir === "inbound" ? tier.ingressPolicies : tier.egressPolicies;
-  if (policies.length === 0) return [];
+function tierRules(tier: PlannedTier, dir: Direction, cfg: RenderConfig): RuleBody[] {
   const { marks } = cfg;
   const out: RuleBody[] = [{ body: markClear(marks.pass), note: `Start of tier ${tier.name}` }];
-  for (const id of policies) {
-    if (!known.hasPolicy(id)) {
+  for (const p of tier.policies) {
+    if (!p.programmed) {
       out.push({
         body: `${markMatch(marks.pass, false)} ${cfg.denyAction}`,
-        note: `Policy ${policyIdKey(id)} is not programmed`,
+        note: `Policy ${p.key} is not programmed`,
       });
       continue;
     }
-    out.push({ body: `${markMatch(marks.pass, false)} jump ${policyChain(dir, policyIdKey(id))}` });
+    out.push({ body: `${markMatch(marks.pass, false)} jump ${policyChain(dir, p.key)}` });
     out.push({ body: `${markMatch(marks.accept, true)} return`, note: "Return if policy accepted" });
   }
-  if (tier.defaultAction !== "pass")
+  if (tier.dropAtEnd)
     out.push({
       body: `${markMatch(marks.pass, false)} ${cfg.denyAction}`,
       note: `End of tier ${tier.name}. Drop if no policies passed packet`,

@@ -9,6 +9,7 @@ import type { Family } from "../nft/model.js";
 import type { RenderConfig } from "./config.js";
 import type { FailsafePort } from "./failsafe.js";
 import type { Direction } from "./names.js";
+import { type ChainKind, planEndpointChain } from "./plan.js";
 import type { RuleBody } from "./policy.js";
 
 /** Calico's internal interface name for the `interfaceName: "*"` endpoint. */
@@ -126,8 +127,6 @@ function failsafeChains(table: HostTable, family: Family, cfg: RenderConfig, d: 
   ];
 }
 
-type ChainKind = "normal" | "forward" | "preDnat" | "untracked";
-
 const ENDPOINT_PREFIX: Record<"normal" | "forward", Record<Direction, string>> = {
   normal: { inbound: "cali-fh-", outbound: "cali-th-" },
   forward: { inbound: "cali-fhfw-", outbound: "cali-thfw-" },
@@ -167,15 +166,20 @@ function endpointChain(
   if (kind !== "forward")
     rules.push(r("", d.jump(d.name(table, dir === "inbound" ? "cali-failsafe-in" : "cali-failsafe-out"))));
   rules.push(r("", d.clearMark(marks.accept | marks.pass)));
-  let any = false;
-  for (const tier of tiers) {
-    const ids = dir === "inbound" ? tier.ingressPolicies : tier.egressPolicies;
-    if (ids.length === 0) continue;
-    any = true;
+  const plan = planEndpointChain(
+    tiers,
+    ep.profileIds,
+    dir,
+    {
+      hasPolicy: (id) => known.hasPolicy(policyIdKey(id)),
+      hasProfile: (name) => known.hasProfile(name),
+    },
+    kind,
+  );
+  for (const tier of plan.tiers) {
     rules.push(r("", d.clearMark(marks.pass), `Start of tier ${tier.name}`));
-    for (const id of ids) {
-      const key = policyIdKey(id);
-      if (!known.hasPolicy(key)) {
+    for (const { key, programmed } of tier.policies) {
+      if (!programmed) {
         rules.push(r(d.markIs(marks.pass, false), d.drop, `Policy ${key} is not programmed`));
         continue;
       }
@@ -184,27 +188,25 @@ function endpointChain(
       if (kind === "untracked") rules.push(r(d.markIs(marks.accept, true), d.notrack));
       rules.push(r(d.markIs(marks.accept, true), d.ret, "Return if policy accepted"));
     }
-    if ((kind === "normal" || kind === "forward") && tier.defaultAction !== "pass")
+    if (tier.dropAtEnd)
       rules.push(
         r(d.markIs(marks.pass, false), d.drop, `End of tier ${tier.name}. Drop if no policies passed packet`),
       );
   }
-  if (kind === "forward" && !any) {
+  if (plan.fallthrough === "allow") {
     rules.push(r("", d.setMark(marks.accept), "Allow forwarded traffic by default"));
     rules.push(r("", d.ret, "Return for accepted forward traffic"));
   }
-  if (kind === "normal") {
-    for (const profile of ep.profileIds) {
-      if (!known.hasProfile(profile)) {
-        rules.push(r("", d.drop, `Profile ${profile} is not programmed`));
-        continue;
-      }
-      out.profiles[table].add(profile);
-      rules.push(r("", d.jump(d.profile(table, dir, profile))));
-      rules.push(r(d.markIs(marks.accept, true), d.ret, "Return if profile accepted"));
+  for (const profile of plan.profiles) {
+    if (!profile.programmed) {
+      rules.push(r("", d.drop, `Profile ${profile.name} is not programmed`));
+      continue;
     }
-    rules.push(r("", d.drop, "Drop if no profiles matched"));
+    out.profiles[table].add(profile.name);
+    rules.push(r("", d.jump(d.profile(table, dir, profile.name))));
+    rules.push(r(d.markIs(marks.accept, true), d.ret, "Return if profile accepted"));
   }
+  if (plan.fallthrough === "drop") rules.push(r("", d.drop, "Drop if no profiles matched"));
   return rules;
 }
 
