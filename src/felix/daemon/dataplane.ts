@@ -12,6 +12,7 @@ import {
   PolicyDataplane,
   parseFailsafePorts,
   policyBackendFromConfig,
+  type RenderConfig,
   type TunnelLog,
   tunnelOptionsFromConfig,
 } from "../dataplane/index.js";
@@ -51,29 +52,37 @@ function endpointToHostAction(value: string | undefined): "drop" | "accept" | "r
   }
 }
 
+/** The rule renderer's settings from Felix's effective config (also what the policy trace reads). */
+export function renderConfigFromFelix(
+  config: Readonly<Record<string, string>>,
+  vxlanPort = 4789,
+): RenderConfig {
+  return defaultRenderConfig({
+    interfacePrefixes: (config.InterfacePrefix ?? "cali")
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== ""),
+    logPrefix: config.LogPrefix ?? "calico-packet",
+    endpointToHostAction: endpointToHostAction(config.DefaultEndpointToHostAction),
+    vxlanPort,
+    failsafeInbound: parseFailsafePorts(
+      "FailsafeInboundHostPorts",
+      config.FailsafeInboundHostPorts,
+      DEFAULT_FAILSAFE_INBOUND,
+    ),
+    failsafeOutbound: parseFailsafePorts(
+      "FailsafeOutboundHostPorts",
+      config.FailsafeOutboundHostPorts,
+      DEFAULT_FAILSAFE_OUTBOUND,
+    ),
+  });
+}
+
 export const policyDataplaneFactory: DataplaneFactory = (config, run, context) => {
   const tunnels = tunnelOptionsFromConfig(config, context.hostname, context.log);
   return new PolicyDataplane(
     run,
-    defaultRenderConfig({
-      interfacePrefixes: (config.InterfacePrefix ?? "cali")
-        .split(",")
-        .map((p) => p.trim())
-        .filter((p) => p !== ""),
-      logPrefix: config.LogPrefix ?? "calico-packet",
-      endpointToHostAction: endpointToHostAction(config.DefaultEndpointToHostAction),
-      vxlanPort: tunnels.settings.port,
-      failsafeInbound: parseFailsafePorts(
-        "FailsafeInboundHostPorts",
-        config.FailsafeInboundHostPorts,
-        DEFAULT_FAILSAFE_INBOUND,
-      ),
-      failsafeOutbound: parseFailsafePorts(
-        "FailsafeOutboundHostPorts",
-        config.FailsafeOutboundHostPorts,
-        DEFAULT_FAILSAFE_OUTBOUND,
-      ),
-    }),
+    renderConfigFromFelix(config, tunnels.settings.port),
     policyBackendFromConfig(config),
     {
       ...(config.ProgramClusterRoutes === undefined
