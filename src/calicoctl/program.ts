@@ -191,6 +191,30 @@ export async function buildProgram(io: CliIO, argv: readonly string[]): Promise<
   );
 
   program.addCommand(
+    new Command("policy").description("Policy diagnostics").addCommand(
+      new Command("trace")
+        .description(
+          "Show the verdict for a packet from SRC to DST and the path that produced it: each tier, policy, rule and profile met on the source's egress and the destination's ingress",
+        )
+        .argument("<SRC>", "NAMESPACE/POD (a workload), hostendpoint/NAME, or an IP address")
+        .argument("<DST>", "NAMESPACE/POD (a workload), hostendpoint/NAME, or an IP address")
+        .option("--port <PORT>", "destination port (required for tcp, udp, sctp and udplite)")
+        .option("--protocol <PROTOCOL>", "tcp, udp, sctp, udplite, icmp, icmpv6 or a number 1-255", "tcp")
+        .option("--source-port <PORT>", "source port (default 40000)")
+        .option("--icmp-type <TYPE>", "ICMP type (default echo request)")
+        .option("--icmp-code <CODE>", "ICMP code (default 0)")
+        .option("-o, --output <FORMAT>", "table or json", "table")
+        .option("-c, --config <CONFIG>", CONFIG_HELP)
+        .action(
+          action(async (ctx, src: string, dst: string, flags: Record<string, string>) => {
+            const { policyTrace } = await import("./commands/policy-trace.js");
+            await policyTrace(ctx, src, dst, flags);
+          }),
+        ),
+    ),
+  );
+
+  program.addCommand(
     new Command("node").description("Calico node operations").addCommand(
       new Command("status")
         .description("Show this host's Calico status: the process and its BGP sessions")
