@@ -35,6 +35,7 @@ import {
   saveState,
 } from "./state.js";
 import { labStatus } from "./status.js";
+import type { LabTrace } from "./trace.js";
 import { MAX_TYPHAS, startTyphas } from "./typha.js";
 
 export class Lab {
@@ -226,6 +227,13 @@ export class Lab {
   /** `open`, `closed` or `timeout`, probing from inside FROM's namespace (a pod or a node). */
   probe(from: string, to: string, port: number, protocol: string, timeoutMs = 1_000, family?: Family) {
     return pods.probe(this.state(), from, to, port, protocol, timeoutMs, family);
+  }
+
+  /** The policy trace for FROM → TO, then a real probe, and whether they agree. */
+  async trace(from: string, to: string, port: number, protocol: string): Promise<LabTrace> {
+    // Loaded on use: the trace brings Felix's calculation graph, which no other command needs.
+    const { labTrace } = await import("./trace.js");
+    return labTrace(this.paths, this.state(), from, to, port, protocol);
   }
 
   matrix(port: number, protocol: string, family?: Family): Promise<pods.MatrixCell[]> {

@@ -277,6 +277,34 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       process.exitCode = result === "open" ? 0 : 1;
     });
   program
+    .command("trace <from> <to>")
+    .description(
+      "why FROM does or does not reach TO: the policy trace (each tier, policy, rule and profile on the way), " +
+        "then a real probe; exit 0 when they agree, 1 when they disagree, 2 on bad input (a pod NS/NAME or a node)",
+    )
+    .requiredOption("--port <P>", "destination port", intOption)
+    .option("--protocol <proto>", "tcp or udp", "tcp")
+    .option("--json", "print the trace, the probe and the agreement as JSON")
+    .action(async (from: string, to: string, o: { port: number; protocol: string; json?: boolean }) => {
+      let t: Awaited<ReturnType<Lab["trace"]>>;
+      try {
+        t = await lab.trace(from, to, o.port, o.protocol);
+      } catch (err) {
+        process.stderr.write(`calico-lab: ${(err as Error).message}\n`);
+        process.exit(2);
+      }
+      const { formatTrace } = await import("../felix/trace/index.js");
+      if (o.json) process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
+      else {
+        const seen = t.reachable ? "reachable" : "not reachable";
+        process.stdout.write(
+          `${formatTrace(t.trace)}\nProbe: ${from} -> ${to} ${o.protocol}/${o.port}: ${t.probe} (${seen})\n` +
+            `${t.agree ? "Trace and probe agree." : "Trace and probe DISAGREE."}\n`,
+        );
+      }
+      process.exitCode = t.agree ? 0 : 1;
+    });
+  program
     .command("matrix")
     .description("reachability between every pair of pods")
     .option("--port <P>", "port", intOption, 80)
