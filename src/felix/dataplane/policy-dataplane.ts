@@ -139,6 +139,11 @@ export class PolicyDataplane {
     this.routesDirty = true;
   }
 
+  /** Ends the `nft -i` session; a later apply would start a new one. */
+  close(): void {
+    this.nft.close();
+  }
+
   get needsApply(): boolean {
     return this.dirty;
   }
