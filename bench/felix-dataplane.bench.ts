@@ -6,6 +6,7 @@
  * one-rule transaction of the same tool (`nft -f`, `iptables-restore --noflush`).
  */
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
 import { CalcGraph, type CalcUpdate } from "../src/felix/calc/index.js";
@@ -139,6 +140,21 @@ async function oneRuleBaseline(ns: Netns, backend: PolicyBackend): Promise<numbe
   return percentiles(samples).median;
 }
 
+/** CPU time (user + system) a process has used, from /proc; 0 once it is gone. */
+async function processCpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on Linux). */
+const CLOCK_TICKS = 100;
+
 interface Sample {
   start: number;
   total: number;
@@ -183,9 +199,15 @@ async function measure(label: string, backend: PolicyBackend): Promise<Figure[]>
     const session: CommandRunner = Object.assign(
       (argv: string[], input?: string) => ns.exec(argv, { input }),
       {
-        start: (argv: string[]) => spawn("nsenter", [`--net=${ns.path}`, ...argv], { stdio: "pipe" }),
+        start: (argv: string[]) => {
+          const child = spawn("nsenter", [`--net=${ns.path}`, ...argv], { stdio: "pipe" });
+          sessionPid = child.pid;
+          return child;
+        },
       },
     );
+    let sessionPid: number | undefined;
+    let sessionCpu = 0;
     const dp = new PolicyDataplane(session, defaultRenderConfig(), backend);
     // nftables: the same dataplane spawning `nft -f` per change, as before the session, measured
     // alternately with it on the same table. Each applies every change; whichever goes second
@@ -218,8 +240,10 @@ async function measure(label: string, backend: PolicyBackend): Promise<Figure[]>
       const msgs = graph.flush();
       for (const m of msgs) first.onUpdate(m);
       const calc = performance.now() - start;
+      const nft0 = first === dp ? await processCpuMs(sessionPid) : 0;
       await first.apply();
       const cpu = process.cpuUsage(cpu0);
+      if (first === dp) sessionCpu += (await processCpuMs(sessionPid)) - nft0;
       into.push({ start, total: performance.now() - start, calc, cpu: (cpu.user + cpu.system) / 1000 });
       if (second) {
         for (const m of msgs) second.onUpdate(m);
@@ -244,6 +268,10 @@ async function measure(label: string, backend: PolicyBackend): Promise<Figure[]>
     const now = percentiles(samples.session.map((s) => s.total));
     const before = spawning && percentiles(samples.spawning.map((s) => s.total));
     console.log(tail(label, samples.session, pauses));
+    if (sessionPid !== undefined)
+      console.log(
+        `  ${label}: nft -i CPU per change (user+sys, includes the kernel's commit): ${(sessionCpu / samples.session.length).toFixed(1)} ms mean`,
+      );
     if (spawning) console.log(tail(`${label}, nft spawned per change`, samples.spawning, pauses));
     const issue = ISSUE_FIGURES[backend.kind];
     return [

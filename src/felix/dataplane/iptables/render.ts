@@ -332,6 +332,8 @@ function policyChains(
   everywhere: boolean,
 ): IptChain[] {
   const chains: IptChain[] = [];
+  // The raw and mangle tables want nothing without host endpoints: skip sorting every policy.
+  if (wantedPolicies.size === 0 && wantedProfiles.size === 0 && !everywhere) return chains;
   for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (
       !wantedPolicies.has(key) &&
