@@ -27,6 +27,8 @@ export interface DaemonDataplane {
   resync(): void;
   /** A workload interface changed: re-check routes and interface settings on the next apply. */
   interfacesChanged(): void;
+  /** Ends helper processes the dataplane keeps (the `nft -i` session). */
+  close?(): void;
 }
 
 /** Who the dataplane runs for: the host's name (its own VTEP, its node IP) and where it logs. */

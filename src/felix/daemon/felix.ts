@@ -407,6 +407,7 @@ class Felix {
     await this.#syncer?.stop().catch(() => undefined);
     await this.#store?.close().catch(() => undefined);
     await Promise.all(this.#servers.map((s) => s.close()));
+    this.#dataplane?.close?.();
     this.#exit(this.#exitStatus);
   }
 

@@ -145,7 +145,7 @@ export class FelixMetrics {
 
   /** Wraps a runner so every command is timed and nft/iptables/ipset calls are counted. */
   instrument(run: CommandRunner): CommandRunner {
-    return async (argv, input) => {
+    const instrumented: CommandRunner = async (argv, input) => {
       const start = process.hrtime.bigint();
       const result = await run(argv, input);
       this.execTime.observe(Number(process.hrtime.bigint() - start) / 1000);
@@ -164,5 +164,8 @@ export class FelixMetrics {
       }
       return result;
     };
+    // Long-lived sessions (nft -i) are started as the wrapped runner would start them.
+    if (run.start) instrumented.start = run.start;
+    return instrumented;
   }
 }

@@ -139,6 +139,11 @@ export class PolicyDataplane {
     this.routesDirty = true;
   }
 
+  /** Ends the `nft -i` session; a later apply would start a new one. */
+  close(): void {
+    this.nft.close();
+  }
+
   get needsApply(): boolean {
     return this.dirty;
   }
@@ -250,8 +255,10 @@ export class PolicyDataplane {
       ]);
       result = { nft: { 4: v4 as ApplyResult, 6: v6 as ApplyResult }, routes, clusterRoutes, tunnels };
     } else {
+      // The families are independent tables and sets: their restores run side by side.
+      const [v4, v6] = await Promise.all([this.applyIptables(4, heps), this.applyIptables(6, heps)]);
       result = {
-        iptables: { 4: await this.applyIptables(4, heps), 6: await this.applyIptables(6, heps) },
+        iptables: { 4: v4, 6: v6 },
         routes,
         clusterRoutes,
         tunnels,

@@ -60,6 +60,8 @@ export class DesiredPolicyState {
         if (!set) throw new Error(`delta for unknown IP set ${msg.id}`);
         for (const m of msg.removedMembers) set.members.delete(m);
         for (const m of msg.addedMembers) set.members.add(m);
+        // A new object: renderings are remembered by identity (rules/memo.ts).
+        this.ipSets.set(msg.id, { setType: set.setType, members: set.members });
         return true;
       }
       case "IPSetRemove":

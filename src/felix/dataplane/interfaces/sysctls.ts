@@ -26,6 +26,9 @@ export function workloadSysctls(iface: string, ipv6: boolean): string[] {
   return out;
 }
 
+/** Interfaces per `sysctl` command (7 settings each keeps argv far below the kernel's limit). */
+const SYSCTL_CHUNK = 64;
+
 export class InterfaceSysctls {
   /** ifname → ifindex it was configured at. */
   private readonly configured = new Map<string, number>();
@@ -58,13 +61,27 @@ export class InterfaceSysctls {
       ]);
       this.globalDone = true;
     }
-    const done: string[] = [];
+    const todo: Link[] = [];
     for (const name of workloadIfaces) {
       const link = links.get(name);
-      if (!link || !(link.flags ?? []).includes("UP") || this.configured.get(name) === link.ifindex) continue;
-      await this.sysctl(workloadSysctls(name, this.opts.ipv6));
-      this.configured.set(name, link.ifindex);
-      done.push(name);
+      if (link && (link.flags ?? []).includes("UP") && this.configured.get(name) !== link.ifindex)
+        todo.push(link);
+    }
+    // One `sysctl` per chunk of interfaces rather than per interface: at start-up with hundreds
+    // of workloads the process spawns were most of the time. A chunk that fails (an interface
+    // vanished) is retried one interface at a time so the others still get configured.
+    const done: string[] = [];
+    for (let i = 0; i < todo.length; i += SYSCTL_CHUNK) {
+      const chunk = todo.slice(i, i + SYSCTL_CHUNK);
+      const all = await this.sysctl(chunk.flatMap((l) => workloadSysctls(l.ifname, this.opts.ipv6))).then(
+        () => true,
+        (err: unknown) => (chunk.length === 1 ? Promise.reject(err) : false),
+      );
+      for (const link of chunk) {
+        if (!all) await this.sysctl(workloadSysctls(link.ifname, this.opts.ipv6));
+        this.configured.set(link.ifname, link.ifindex);
+        done.push(link.ifname);
+      }
     }
     for (const name of this.configured.keys()) if (!links.has(name)) this.configured.delete(name);
     return done;

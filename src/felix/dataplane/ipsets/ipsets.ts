@@ -9,7 +9,7 @@ import type { IPSetType } from "../../calc/messages.js";
 import type { CommandRunner } from "../exec.js";
 import type { Family } from "../nft/model.js";
 import { ALL_VXLAN_NET } from "../rules/names.js";
-import type { DesiredPolicyState } from "../state.js";
+import type { DesiredIPSet, DesiredPolicyState } from "../state.js";
 
 const KERNEL_TYPE: Record<IPSetType, string> = { ip: "hash:ip", net: "hash:net", "ip,port": "hash:ip,port" };
 
@@ -51,16 +51,35 @@ function kernelMember(type: IPSetType, family: Family, member: string): string |
   return `${canonicalAddr(addr)}/${len}`;
 }
 
-export function desiredIPSets(state: DesiredPolicyState, family: Family): Map<string, KernelIPSet> {
-  const out = new Map<string, KernelIPSet>();
-  for (const [id, set] of state.ipSets) {
-    const members = new Set<string>();
+/**
+ * Kernel members per calc-graph set object and family. The state replaces a set's object when its
+ * members change, so an unchanged set keeps the same members object: it is neither converted nor
+ * compared again.
+ */
+const converted = new WeakMap<object, Partial<Record<Family, Set<string>>>>();
+
+function kernelMembers(set: DesiredIPSet, family: Family): Set<string> {
+  let entry = converted.get(set);
+  if (!entry) {
+    entry = {};
+    converted.set(set, entry);
+  }
+  let members = entry[family];
+  if (!members) {
+    members = new Set<string>();
     for (const m of set.members) {
       const k = kernelMember(set.setType, family, m);
       if (k !== undefined) members.add(k);
     }
-    out.set(ipsetName(family, id), { type: KERNEL_TYPE[set.setType], members });
+    entry[family] = members;
   }
+  return members;
+}
+
+export function desiredIPSets(state: DesiredPolicyState, family: Family): Map<string, KernelIPSet> {
+  const out = new Map<string, KernelIPSet>();
+  for (const [id, set] of state.ipSets)
+    out.set(ipsetName(family, id), { type: KERNEL_TYPE[set.setType], members: kernelMembers(set, family) });
   if (state.policesVxlan(family)) {
     const members = new Set<string>();
     for (const ip of state.vxlanHosts.values()) {
@@ -118,6 +137,8 @@ export function planIpsets(
       update.push(`destroy ${name}`);
       have = undefined;
     }
+    // The very members object last written: nothing to compare.
+    if (have?.members === want.members) continue;
     if (!have) update.push(`create ${name} ${want.type} family ${inet} maxelem 1048576`);
     const current = have?.members ?? new Set<string>();
     for (const m of current) if (!want.members.has(m)) update.push(`del ${name} ${m}`);
@@ -142,10 +163,9 @@ export class IpsetsDriver {
 
   /** Records what the kernel holds after a successful update + cleanup. */
   remember(family: Family, sets: Map<string, KernelIPSet>): void {
-    this.written.set(
-      family,
-      new Map([...sets].map(([n, s]) => [n, { type: s.type, members: new Set(s.members) }])),
-    );
+    // Kept by reference: desired members objects are never mutated once rendered, and keeping
+    // the same object lets the next plan skip unchanged sets without comparing members.
+    this.written.set(family, new Map(sets));
   }
 
   async read(family: Family): Promise<Map<string, KernelIPSet>> {

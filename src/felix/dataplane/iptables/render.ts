@@ -19,6 +19,7 @@ import {
   resolveHostEndpoints,
 } from "../rules/host-endpoints.js";
 import { hex } from "../rules/marks.js";
+import { renderMemo } from "../rules/memo.js";
 import { ALL_VXLAN_NET } from "../rules/names.js";
 import { type PlannedTier, planEndpointChain } from "../rules/plan.js";
 import { logPrefix, type RuleOwner } from "../rules/policy.js";
@@ -266,6 +267,24 @@ function endpointRules(
   return out;
 }
 
+/** Rendered once per endpoint object and set of existing policy/profile chains (rules/memo.ts). */
+function memoEndpointChain(
+  name: string,
+  ep: WorkloadEndpoint,
+  dir: "inbound" | "outbound",
+  cfg: RenderConfig,
+  state: DesiredPolicyState,
+): IptChain {
+  let sig = "";
+  for (const t of ep.tiers)
+    for (const id of dir === "inbound" ? t.ingressPolicies : t.egressPolicies)
+      sig += state.policies.has(policyIdKey(id)) ? "1" : "0";
+  for (const p of ep.profileIds) sig += state.profiles.has(p) ? "1" : "0";
+  return renderMemo.get(cfg, ep, `ipt ${dir} ${name}`, sig, () =>
+    chain(name, endpointRules(ep, dir, cfg, state)),
+  );
+}
+
 /** iptables spelling of the host endpoint chains; each table has its own copy of a chain name. */
 export const iptablesDialect: Dialect = {
   name: (_table, prefix, suffix) => (suffix === undefined ? prefix : iptChainName(prefix, suffix)),
@@ -310,6 +329,8 @@ function policyChains(
   everywhere: boolean,
 ): IptChain[] {
   const chains: IptChain[] = [];
+  // The raw and mangle tables want nothing without host endpoints: skip sorting every policy.
+  if (wantedPolicies.size === 0 && wantedProfiles.size === 0 && !everywhere) return chains;
   for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (
       !wantedPolicies.has(key) &&
@@ -322,18 +343,18 @@ function policyChains(
       namespace: id.namespace,
       tier: id.tier,
     };
-    chains.push(
+    // A policy object is replaced, never mutated, when it changes: render it once per family.
+    const rendered = renderMemo.get(cfg, policy, `ipt ${family} ${key}`, "", () => [
       chain(
         policyChainName("inbound", key),
         ruleList(policy.inboundRules, family, cfg, { ...owner, description: "" }),
       ),
-    );
-    chains.push(
       chain(
         policyChainName("outbound", key),
         ruleList(policy.outboundRules, family, cfg, { ...owner, description: "" }),
       ),
-    );
+    ]);
+    chains.push(...rendered);
   }
   for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wantedProfiles.has(name)) continue;
@@ -388,8 +409,8 @@ export function renderFilterChains(
   for (const [iface, ep] of [...state.workloadsByInterface()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const tw = endpointChainName("inbound", iface);
     const fw = endpointChainName("outbound", iface);
-    chains.push(chain(tw, endpointRules(ep, "inbound", cfg, state)));
-    chains.push(chain(fw, endpointRules(ep, "outbound", cfg, state)));
+    chains.push(memoEndpointChain(tw, ep, "inbound", cfg, state));
+    chains.push(memoEndpointChain(fw, ep, "outbound", cfg, state));
     from.push(`-i ${iface} -g ${fw}`);
     to.push(`-o ${iface} -g ${tw}`);
     for (const t of ep.tiers)

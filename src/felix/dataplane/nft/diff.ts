@@ -68,6 +68,7 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
       declare.push(...addSet(desired, set));
       continue;
     }
+    if (o.source === set.elements) continue;
     const wanted = new Set(set.elements);
     const extra = [...o.elements].filter((e) => !wanted.has(e));
     const missing = set.elements.filter((e) => !o.elements.has(e));
@@ -79,7 +80,7 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
     if (!o) {
       declare.push(addChain(desired, chain));
       rules.push(...addRules(desired, chain));
-    } else if (!sameHashes(chain, o.hashes)) {
+    } else if (o.source !== chain && !sameHashes(chain, o.hashes)) {
       flush.push(`flush chain ${t} ${name}`);
       rules.push(...addRules(desired, chain));
     }
@@ -109,20 +110,36 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
 
-/** What the kernel holds right after `desired` was applied, so the next diff can skip reading it. */
-export function observedFromDesired(desired: NftTable): ObservedTable {
+/**
+ * What the kernel holds right after `desired` was applied, so the next diff can skip reading it.
+ * Entries whose desired object is the one `previous` recorded are reused rather than rebuilt.
+ */
+export function observedFromDesired(desired: NftTable, previous?: ObservedTable): ObservedTable {
   const out: ObservedTable = { sets: new Map(), maps: new Map(), chains: new Map() };
-  for (const [name, set] of desired.sets)
-    out.sets.set(name, {
-      signature: desiredSetSignature(desired.family, set),
-      elements: new Set(set.elements),
-    });
+  for (const [name, set] of desired.sets) {
+    const prev = previous?.sets.get(name);
+    out.sets.set(
+      name,
+      prev?.source === set.elements
+        ? prev
+        : {
+            signature: desiredSetSignature(desired.family, set),
+            elements: new Set(set.elements),
+            source: set.elements,
+          },
+    );
+  }
   for (const [name, map] of desired.maps)
     out.maps.set(name, { signature: "ifname : verdict", elements: new Map(map.elements) });
   for (const [name, chain] of desired.chains) {
+    const prev = previous?.chains.get(name);
+    if (prev?.source === chain) {
+      out.chains.set(name, prev);
+      continue;
+    }
     const base = desiredBase(chain);
     const hashes = chain.rules.map((r) => r.hash);
-    out.chains.set(name, base === undefined ? { hashes } : { base, hashes });
+    out.chains.set(name, base === undefined ? { hashes, source: chain } : { base, hashes, source: chain });
   }
   return out;
 }

@@ -2,6 +2,7 @@ import type { CommandRunner } from "../exec.js";
 import { observedFromDesired, planUpdate } from "./diff.js";
 import { type NftTable, nftFamily } from "./model.js";
 import { type ObservedTable, parseObserved } from "./observe.js";
+import { NftSession, SESSION_MAX_SCRIPT } from "./session.js";
 import { renderTable } from "./text.js";
 
 export interface ApplyResult {
@@ -20,11 +21,25 @@ export interface ApplyResult {
  */
 export class NftablesDriver {
   private readonly written = new Map<string, ObservedTable>();
+  private readonly session: NftSession | undefined;
 
-  constructor(private readonly run: CommandRunner) {}
+  constructor(private readonly run: CommandRunner) {
+    this.session = run.start && new NftSession(run.start);
+  }
 
   invalidate(): void {
     this.written.clear();
+  }
+
+  /** Ends the `nft -i` session, if any (a later apply starts a new one). */
+  close(): void {
+    this.session?.close();
+  }
+
+  /** One transaction: through the session when there is one, the big initial load through `nft -f`. */
+  private transact(script: string) {
+    if (this.session && script.length <= SESSION_MAX_SCRIPT) return this.session.run(script);
+    return this.run(["nft", "-f", "-"], script);
   }
 
   async read(family: 4 | 6, table: string): Promise<ObservedTable | undefined> {
@@ -42,12 +57,12 @@ export class NftablesDriver {
     this.written.delete(key);
     const script = planUpdate(desired, known ?? (await this.read(desired.family, desired.name)));
     if (script === "") {
-      this.written.set(key, observedFromDesired(desired));
+      this.written.set(key, observedFromDesired(desired, known));
       return { script, rebuilt: false };
     }
-    const out = await this.run(["nft", "-f", "-"], script);
+    const out = await this.transact(script);
     if (out.code === 0) {
-      this.written.set(key, observedFromDesired(desired));
+      this.written.set(key, observedFromDesired(desired, known));
       return { script, rebuilt: false };
     }
     // A partial view (or a rule the kernel now rejects) can make a delta fail; the whole-table
@@ -55,7 +70,7 @@ export class NftablesDriver {
     const full = renderTable(desired);
     const retry = await this.run(["nft", "-f", "-"], full);
     if (retry.code !== 0) throw new Error(`nft -f failed (${retry.code}): ${retry.stderr || out.stderr}`);
-    this.written.set(key, observedFromDesired(desired));
+    this.written.set(key, observedFromDesired(desired, known));
     return { script: full, rebuilt: true };
   }
 
@@ -66,16 +81,18 @@ export class NftablesDriver {
    */
   async applyAll(tables: readonly NftTable[]): Promise<ApplyResult[]> {
     const plans: string[] = [];
+    const known: (ObservedTable | undefined)[] = [];
     for (const desired of tables) {
       const key = `${desired.family} ${desired.name}`;
-      const known = this.written.get(key);
+      const written = this.written.get(key);
       this.written.delete(key);
-      plans.push(planUpdate(desired, known ?? (await this.read(desired.family, desired.name))));
+      known.push(written);
+      plans.push(planUpdate(desired, written ?? (await this.read(desired.family, desired.name))));
     }
     const script = plans.join("");
-    if (script === "" || (await this.run(["nft", "-f", "-"], script)).code === 0) {
-      for (const desired of tables)
-        this.written.set(`${desired.family} ${desired.name}`, observedFromDesired(desired));
+    if (script === "" || (await this.transact(script)).code === 0) {
+      for (const [i, desired] of tables.entries())
+        this.written.set(`${desired.family} ${desired.name}`, observedFromDesired(desired, known[i]));
       return plans.map((p) => ({ script: p, rebuilt: false }));
     }
     const results: ApplyResult[] = [];

@@ -1,12 +1,17 @@
 import { canonicalAddrPort, canonicalNet } from "./elements.js";
+import type { NftChain } from "./model.js";
 import { hashFromComment } from "./rule-hash.js";
 
 /** What `nft -j list table` shows of our table, reduced to what the diff compares. */
 export interface ObservedTable {
-  sets: Map<string, { signature: string; elements: Set<string> }>;
+  /** `source`: the desired elements last written, when known; the same array means unchanged. */
+  sets: Map<string, { signature: string; elements: Set<string>; source?: readonly string[] }>;
   maps: Map<string, { signature: string; elements: Map<string, string> }>;
-  /** Rule identities in order; `undefined` for a rule without our comment. */
-  chains: Map<string, { base?: string; hashes: (string | undefined)[] }>;
+  /**
+   * Rule identities in order; `undefined` for a rule without our comment. `source`: the desired
+   * chain last written, when known; the same object means unchanged.
+   */
+  chains: Map<string, { base?: string; hashes: (string | undefined)[]; source?: NftChain }>;
 }
 
 type Json = Record<string, unknown>;

@@ -1,4 +1,9 @@
-import { type HostEndpoint, type IPSetType, policyIdKey } from "../../calc/messages.js";
+import {
+  type HostEndpoint,
+  type IPSetType,
+  policyIdKey,
+  type WorkloadEndpoint,
+} from "../../calc/messages.js";
 import { setElements } from "../nft/elements.js";
 import type { BaseChainHook, Family, NftChain, NftSet, NftTable, SetKind } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
@@ -12,9 +17,11 @@ import {
   resolveHostEndpoints,
 } from "./host-endpoints.js";
 import { markClear, markMatch, markSet } from "./marks.js";
+import { renderMemo } from "./memo.js";
 import {
   allVxlanNetSet,
   chainNames as C,
+  type Direction,
   endpointChain,
   ipSetName,
   natNames,
@@ -123,26 +130,39 @@ function vxlanInputRules(family: Family, cfg: RenderConfig): RuleBody[] {
 }
 
 /**
- * A policy's two chains depend only on the policy object (replaced, never mutated, when the
- * policy changes), the family and the config, so they are rendered once and reused until then:
- * a change to one policy re-renders one policy, not a thousand.
+ * A policy's or profile's two chains depend only on the object (replaced, never mutated, when it
+ * changes), the family and the config, so they are rendered once and reused until then: a change
+ * to one policy re-renders one policy, not a thousand.
  */
-const rendered = new WeakMap<RenderConfig, WeakMap<object, Partial<Record<Family, NftChain[]>>>>();
+function memoChains(
+  obj: object,
+  key: string,
+  family: Family,
+  cfg: RenderConfig,
+  render: () => NftChain[],
+): NftChain[] {
+  return renderMemo.get(cfg, obj, `chains ${family} ${key}`, "", render);
+}
 
-function memoChains(policy: object, family: Family, cfg: RenderConfig, render: () => NftChain[]): NftChain[] {
-  let byPolicy = rendered.get(cfg);
-  if (!byPolicy) {
-    byPolicy = new WeakMap();
-    rendered.set(cfg, byPolicy);
-  }
-  let entry = byPolicy.get(policy);
-  if (!entry) {
-    entry = {};
-    byPolicy.set(policy, entry);
-  }
-  const chains = entry[family] ?? render();
-  entry[family] = chains;
-  return chains;
+/**
+ * An endpoint chain depends on the endpoint object, the direction, its name and which of the
+ * policy and profile chains it names exist (a missing one renders as a drop).
+ */
+function endpointChainFor(
+  name: string,
+  ep: WorkloadEndpoint,
+  dir: Direction,
+  cfg: RenderConfig,
+  known: ChainCatalogue,
+): NftChain {
+  let sig = "";
+  for (const t of ep.tiers)
+    for (const id of dir === "inbound" ? t.ingressPolicies : t.egressPolicies)
+      sig += known.hasPolicy(id) ? "1" : "0";
+  for (const p of ep.profileIds) sig += known.hasProfile(p) ? "1" : "0";
+  return renderMemo.get(cfg, ep, `${dir} ${name}`, sig, () =>
+    chain(name, renderEndpointChain(ep, dir, cfg, known)),
+  );
 }
 
 /** As in Calico, the NAT-outgoing chains exist only while some pool of the family asks for them. */
@@ -208,7 +228,9 @@ export function renderPolicyTable(
   for (const [id, s] of [...state.ipSets].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const kind = SET_KIND[s.setType];
     const name = ipSetName(family, id);
-    sets.set(name, { name, kind, elements: setElements(kind, family, s.members) });
+    // Canonicalising thousands of members on every apply was much of a policy change's cost.
+    const elements = renderMemo.get(cfg, s, `set ${family}`, "", () => setElements(kind, family, s.members));
+    sets.set(name, { name, kind, elements });
   }
 
   const chains = new Map<string, NftChain>();
@@ -236,8 +258,8 @@ export function renderPolicyTable(
   for (const [iface, ep] of state.workloadsByInterface()) {
     const tw = endpointChain("inbound", iface);
     const fw = endpointChain("outbound", iface);
-    add(chain(tw, renderEndpointChain(ep, "inbound", cfg, known)));
-    add(chain(fw, renderEndpointChain(ep, "outbound", cfg, known)));
+    add(endpointChainFor(tw, ep, "inbound", cfg, known));
+    add(endpointChainFor(fw, ep, "outbound", cfg, known));
     toMap.set(iface, `goto ${tw}`);
     fromMap.set(iface, `goto ${fw}`);
     for (const t of ep.tiers)
@@ -259,7 +281,7 @@ export function renderPolicyTable(
   // asks to be present everywhere.
   for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wanted.policies.has(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;
-    for (const c of memoChains(policy, family, cfg, () => {
+    for (const c of memoChains(policy, key, family, cfg, () => {
       const owner = {
         kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
         name: id.name,
@@ -288,7 +310,7 @@ export function renderPolicyTable(
   for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wanted.profiles.has(name)) continue;
     const owner = { kind: "pro", name, namespace: "", tier: "" };
-    add(
+    for (const c of memoChains(profile, name, family, cfg, () => [
       chain(
         profileChain("inbound", name),
         renderRuleList(profile.inboundRules, family, cfg, {
@@ -296,8 +318,6 @@ export function renderPolicyTable(
           description: `Profile ${name} ingress`,
         }),
       ),
-    );
-    add(
       chain(
         profileChain("outbound", name),
         renderRuleList(profile.outboundRules, family, cfg, {
@@ -305,7 +325,8 @@ export function renderPolicyTable(
           description: `Profile ${name} egress`,
         }),
       ),
-    );
+    ]))
+      add(c);
   }
 
   if (hasNatOutgoing(state, family)) {

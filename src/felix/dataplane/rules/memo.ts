@@ -1,0 +1,42 @@
+/**
+ * Rendering remembered between applies. The calc graph replaces an object (policy, profile,
+ * endpoint, IP set) when it changes and never mutates it, so a rendering keyed by the object's
+ * identity — plus a signature of anything else it read, such as which policy chains exist — stays
+ * valid until then. A policy change then renders one policy's chains, not thousands of chains, and
+ * the drivers can tell an unchanged chain by identity without comparing its rules.
+ */
+import type { RenderConfig } from "./config.js";
+
+interface Entry<V> {
+  sig: string;
+  value: V;
+}
+
+export class RenderMemo {
+  private readonly byConfig = new WeakMap<RenderConfig, WeakMap<object, Map<string, Entry<unknown>>>>();
+
+  /**
+   * The value rendered for `obj` under `key` (family, direction, chain name…) with this config,
+   * rendered again only when `sig` differs from last time.
+   */
+  get<V>(cfg: RenderConfig, obj: object, key: string, sig: string, render: () => V): V {
+    let byObject = this.byConfig.get(cfg);
+    if (!byObject) {
+      byObject = new WeakMap();
+      this.byConfig.set(cfg, byObject);
+    }
+    let entries = byObject.get(obj);
+    if (!entries) {
+      entries = new Map();
+      byObject.set(obj, entries);
+    }
+    const hit = entries.get(key);
+    if (hit && hit.sig === sig) return hit.value as V;
+    const value = render();
+    entries.set(key, { sig, value });
+    return value;
+  }
+}
+
+/** Shared by every render: entries die with the objects they describe. */
+export const renderMemo = new RenderMemo();
