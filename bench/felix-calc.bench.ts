@@ -2,9 +2,16 @@
  * Felix calculation graph at scale: 10,000 workload endpoints (200 on this host, the rest
  * spread over 49 others) and 1,000 policies. Convergence is measured from an empty graph to the
  * first flush after in-sync; a label change from the update to the flushed delta. Baselines in
- * the same run: merely converting and dispatching the same updates with nothing downstream, and
- * naively re-evaluating every selector for the changed endpoint.
+ * the same run: merely converting and dispatching the same updates with nothing downstream,
+ * naively re-evaluating every selector for the changed endpoint, and, for local label changes,
+ * a graph that keeps no warm IP sets (each policy that comes back re-scans the cluster), timed
+ * interleaved with the real one so both see the same load.
+ *
+ * On a loaded machine a wall-clock p99 mostly measures the scheduler, so local changes are also
+ * reported as a load-robust p99: each change is repeated (change, revert) and the fastest of the
+ * repeats kept, which leaves what the change costs, including GC it causes, but not preemption.
  */
+import { loadavg } from "node:os";
 
 import { Dispatcher } from "../src/felix/calc/dispatcher.js";
 import { CalcGraph, type CalcUpdate } from "../src/felix/calc/index.js";
@@ -169,9 +176,9 @@ function makeWorkload(): Workload {
   return { config, policies, endpoints, labels };
 }
 
-function converge(w: Workload): { graph: CalcGraph; ms: number; messages: number } {
+function converge(w: Workload, warmIPSets?: number): { graph: CalcGraph; ms: number; messages: number } {
   const start = performance.now();
-  const graph = new CalcGraph({ hostname: HOST });
+  const graph = new CalcGraph({ hostname: HOST, warmIPSets });
   graph.onUpdates(w.config);
   graph.onUpdates(w.policies);
   graph.onUpdates(w.endpoints);
@@ -206,6 +213,48 @@ function labelChanges(graph: CalcGraph, w: Workload, indices: number[], key: "ro
   return samples;
 }
 
+function timeChange(graph: CalcGraph, update: CalcUpdate): number {
+  const start = performance.now();
+  graph.onUpdate(update);
+  graph.flush();
+  return (performance.now() - start) * 1000;
+}
+
+interface ChangeTimes {
+  /** Every timed change, in µs. */
+  all: number[];
+  /** Per distinct change, the fastest of its repeats, in µs. */
+  best: number[];
+}
+
+/**
+ * Local label changes (to a new app and back), each applied to every graph in turn with the
+ * order alternating, repeated `repeats` times.
+ */
+function interleavedChanges(
+  graphs: CalcGraph[],
+  w: Workload,
+  indices: number[],
+  repeats: number,
+): ChangeTimes[] {
+  const out = graphs.map(() => ({ all: [] as number[], best: [] as number[] }));
+  for (let rep = 0; rep < repeats; rep++) {
+    indices.forEach((i, k) => {
+      for (const [half, app] of [`app-changed`, w.labels[i]!.app!].entries()) {
+        const update = endpoint(i, { ...w.labels[i]!, app });
+        const slot = 2 * k + half;
+        const order = (rep + k) % 2 === 0 ? graphs.keys() : [...graphs.keys()].reverse();
+        for (const g of order) {
+          const t = timeChange(graphs[g]!, update);
+          out[g]!.all.push(t);
+          out[g]!.best[slot] = Math.min(out[g]!.best[slot] ?? Number.POSITIVE_INFINITY, t);
+        }
+      }
+    });
+  }
+  return out;
+}
+
 /** The least a non-indexed graph must do per label change: test every selector once. */
 function naiveReevaluation(w: Workload, graph: CalcGraph, indices: number[]): number[] {
   const selectors = new Set<string>();
@@ -231,7 +280,9 @@ function naiveReevaluation(w: Workload, graph: CalcGraph, indices: number[]): nu
 }
 
 const bench: BenchModule = {
-  title: `Felix calc graph: ${ENDPOINTS} endpoints (${LOCAL} local) × ${POLICIES} policies`,
+  title: `Felix calc graph: ${ENDPOINTS} endpoints (${LOCAL} local) × ${POLICIES} policies (load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")})`,
   async run(): Promise<Figure[]> {
     const w = makeWorkload();
     // Warm the JIT on a first run, then measure a second, fresh one.
@@ -240,14 +291,19 @@ const bench: BenchModule = {
     const baselineMs = deliverOnly(w);
     const { graph, ms, messages } = converge(w);
     const stats = graph.stats;
+    const { graph: cold } = converge(w, 0);
 
     const remote = Array.from({ length: 100 }, (_, k) => LOCAL + 37 * k);
     const local = Array.from({ length: 100 }, (_, k) => k * 2);
     // Both paths are warmed first, so the figures are the steady state, not the JIT compiling.
     labelChanges(graph, w, remote.slice(0, 10), "role");
-    labelChanges(graph, w, local.slice(0, 10), "app");
+    interleavedChanges([graph, cold], w, local.slice(0, 10), 1);
     const remoteChange = percentiles(labelChanges(graph, w, remote, "role"));
-    const localChange = percentiles(labelChanges(graph, w, local, "app"));
+    const [warmTimes, coldTimes] = interleavedChanges([graph, cold], w, local, 5);
+    const localChange = percentiles(warmTimes!.all);
+    const localBest = percentiles(warmTimes!.best);
+    const coldChange = percentiles(coldTimes!.all);
+    const coldBest = percentiles(coldTimes!.best);
     const naive = percentiles(naiveReevaluation(w, graph, [...remote, ...remote, ...remote]));
 
     return [
@@ -276,14 +332,21 @@ const bench: BenchModule = {
         name: "local endpoint label change → policies + endpoint (median)",
         value: localChange.median,
         unit: "µs",
-        baseline: { name: "naive re-eval of all selectors", value: naive.median },
+        baseline: { name: "no warm IP sets, interleaved", value: coldChange.median },
         goal: "≤ 1000 µs",
       },
       {
-        name: "local endpoint label change (p99)",
+        name: "local endpoint label change (p99, wall clock)",
         value: localChange.p99,
         unit: "µs",
-        baseline: { name: "naive re-eval p99", value: naive.p99 },
+        baseline: { name: "no warm IP sets p99", value: coldChange.p99 },
+        goal: "≤ 1000 µs",
+      },
+      {
+        name: "local endpoint label change (p99, best of 5 repeats)",
+        value: localBest.p99,
+        unit: "µs",
+        baseline: { name: "no warm IP sets, best of 5 p99", value: coldBest.p99 },
         goal: "≤ 1000 µs",
       },
     ];

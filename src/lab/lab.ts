@@ -11,7 +11,7 @@ import { etcdUrl, startEtcd } from "./datastore.js";
 import { labDockerDown } from "./docker.js";
 import { addFabricIPv6, type Family } from "./dualstack.js";
 import { createBridge, enableRouting } from "./fabric.js";
-import { DEFAULT_NETWORK, fabricBridges, type LabNetwork } from "./network.js";
+import { DEFAULT_NETWORK, fabricBridges, type LabNetwork, usesBgp } from "./network.js";
 import {
   addNodeNamespace,
   bgpEstablished,
@@ -22,9 +22,11 @@ import {
   nodeEnv,
   startNode,
   waitReady,
+  waitSessions,
 } from "./nodes.js";
 import * as pods from "./pods.js";
 import { killAndWait, killNamespace, LabError, type Progress } from "./processes.js";
+import { checkRouteReflectors, configureRouteReflectors, routeReflectorNames } from "./route-reflectors.js";
 import {
   type LabNode,
   type LabPaths,
@@ -37,6 +39,9 @@ import {
 import { labStatus } from "./status.js";
 import type { LabTrace } from "./trace.js";
 import { MAX_TYPHAS, startTyphas } from "./typha.js";
+
+/** Nodes started together by `up`; the rest wait until these are ready. */
+const START_BATCH = 4;
 
 export class Lab {
   constructor(readonly paths: LabPaths = labPaths()) {}
@@ -59,7 +64,7 @@ export class Lab {
     nodes: number,
     progress: Progress,
     network: LabNetwork = DEFAULT_NETWORK,
-    opts: { ipv6?: boolean; typha?: number } = {},
+    opts: { ipv6?: boolean; typha?: number; routeReflectors?: number } = {},
   ): Promise<void> {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES)
       throw new LabError(`--nodes must be between 1 and ${MAX_NODES}, not ${nodes}`);
@@ -73,6 +78,7 @@ export class Lab {
       throw new LabError("--typha needs the l2 fabric: the Typhas sit on its bridge");
     if (opts.ipv6 && network.fabric === "l3")
       throw new LabError("--ipv6 needs the l2 fabric: the l3 fabric's router is IPv4 only");
+    checkRouteReflectors(opts.routeReflectors ?? 0, nodes, network);
     const { prefix } = this.paths;
     const state: LabState = {
       prefix,
@@ -110,13 +116,38 @@ export class Lab {
     state.lastNodeIndex = nodes;
     if (typhas > 0)
       await startTyphas(this.paths, state, typhas, () => saveState(this.paths, state), progress);
-    for (const node of state.nodes) {
-      progress(`starting calico-node on ${node.name}`);
-      await startNode(this.paths, state, node.name);
+    if (opts.routeReflectors) {
+      const reflectors = routeReflectorNames(
+        state.nodes.map((n) => n.name),
+        opts.routeReflectors,
+      );
+      progress(`making ${reflectors.join(", ")} route reflectors; turning the node-to-node mesh off`);
+      await configureRouteReflectors(this.paths, reflectors);
+      state.routeReflectors = reflectors;
+      saveState(this.paths, state);
     }
     writeFileSync(this.paths.netconf, `${JSON.stringify(this.netconf(), null, 2)}\n`);
-    progress("waiting for Felix and BGP to be ready on every node");
-    await waitReady(this.paths, state, progress);
+    // A few nodes at a time, each batch ready before the next starts: dozens of calico-nodes
+    // starting together on a small host mostly wait for each other. The default lab is one batch.
+    for (let i = 0; i < state.nodes.length; i += START_BATCH) {
+      const batch = state.nodes.slice(i, i + START_BATCH);
+      for (const node of batch) {
+        progress(`starting calico-node on ${node.name}`);
+        await startNode(this.paths, state, node.name);
+      }
+      progress(
+        i === 0 && batch.length === state.nodes.length
+          ? "waiting for Felix and BGP to be ready on every node"
+          : `waiting for Felix and BGP to be ready on ${batch.map((n) => n.name).join(", ")}`,
+      );
+      await waitReady(
+        this.paths,
+        state,
+        progress,
+        batch.map((n) => n.name),
+      );
+    }
+    if (state.nodes.length > START_BATCH && usesBgp(network)) await waitSessions(this.paths, state, progress);
   }
 
   /** A new node joins: its namespace on the fabric, calico-node started, ready. */

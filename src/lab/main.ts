@@ -99,6 +99,12 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     )
     .option("--ipv6", "dual stack: IPv6 node addresses, an IPv6 pool and an IPv6 address per pod")
     .option("--typha <N>", "also run N Typhas and point every node's Felix and confd at them", intOption, 0)
+    .option(
+      "--route-reflectors <N>",
+      "make the first N nodes BGP route reflectors and turn the node-to-node mesh off (for big labs)",
+      intOption,
+      0,
+    )
     .action(
       async (o: {
         nodes: number;
@@ -109,6 +115,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         encap?: string;
         crossSubnet?: boolean;
         mtu?: number;
+        routeReflectors: number;
       }) => {
         let network: LabNetwork | undefined;
         try {
@@ -119,7 +126,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         } catch (err) {
           program.error(`calico-lab: ${(err as Error).message}`, { exitCode: 2 });
         }
-        await lab.up(o.nodes, progress, network, { ipv6: o.ipv6 === true, typha: o.typha });
+        await lab.up(o.nodes, progress, network, {
+          ipv6: o.ipv6 === true,
+          typha: o.typha,
+          routeReflectors: o.routeReflectors,
+        });
         process.stdout.write(
           `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,
         );

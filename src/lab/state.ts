@@ -42,6 +42,8 @@ export interface LabState {
   /** Highest node number handed out so far (`node add` never reuses one). */
   lastNodeIndex?: number;
   namespaces: Record<string, Record<string, string>>;
+  /** `up --route-reflectors N`: the nodes that reflect routes (the mesh is off). */
+  routeReflectors?: string[];
   /** `up --ipv6`: nodes, pools and pods get IPv6 too. */
   ipv6?: boolean;
   namespaceAnnotations?: Record<string, Record<string, string>>;

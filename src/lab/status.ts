@@ -30,6 +30,8 @@ export async function labStatus(paths: LabPaths, state: LabState): Promise<strin
     `etcd: ${etcdUrl(state)} (pid ${state.etcd?.pid}, ${alive(state.etcd?.pid) ? "running" : "NOT RUNNING"})`,
     `network: ${describeNetwork(state.network ?? DEFAULT_NETWORK)}`,
   ];
+  if (state.routeReflectors?.length)
+    lines.push(`route reflectors: ${state.routeReflectors.join(", ")} (node-to-node mesh off)`);
   for (const t of state.typhas ?? [])
     lines.push(`${t.name}: ${t.ip}:5473 (pid ${t.pid}, ${alive(t.pid) ? "running" : "NOT RUNNING"})`);
   const withTypha = (state.typhas ?? []).length > 0;

@@ -28,6 +28,12 @@ export interface CalcGraphOptions {
   /** This host's name (Felix's `FelixHostname`): selects local endpoints and per-host config. */
   hostname: string;
   local?: LocalConfig;
+  /**
+   * How many IP sets no rule uses any more stay maintained, so a policy that comes back (a local
+   * pod's labels flapping) does not re-scan every endpoint; 0 drops them at once. Outputs are
+   * the same either way. Default `DEFAULT_WARM_IP_SETS`.
+   */
+  warmIPSets?: number;
 }
 
 export interface CalcGraphStats {
@@ -77,7 +83,7 @@ export class CalcGraph {
 
   constructor(options: CalcGraphOptions) {
     const seq = this.#sequencer;
-    this.#ipSets = new IPSetIndex(seq);
+    this.#ipSets = new IPSetIndex(seq, options.warmIPSets);
     seq.setMembersSource((id) => this.#ipSets.members(id));
     this.#scanner = new RuleScanner(this.#ipSets, seq);
     this.#resolver = new PolicyResolver(seq);

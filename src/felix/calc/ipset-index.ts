@@ -4,6 +4,11 @@
  * this layer adds what a set member is — addresses for selector sets, address × named port for
  * named-port sets — and reference-counts members, so an address shared by two contributors
  * leaves the set only when the last of them goes.
+ *
+ * A set whose last rule goes away is kept warm (still indexed, members still counted, nothing
+ * emitted) up to a bound, least recently deactivated first out: a policy that flaps between
+ * active and inactive as a local pod's labels change would otherwise re-scan the cluster's
+ * endpoints for each of its sets on every flap.
  */
 import { LabelIndex, type Selector } from "../../selector/index.js";
 import type { IPSetType } from "./messages.js";
@@ -78,12 +83,20 @@ function samePorts(a: readonly ModelEndpointPort[], b: readonly ModelEndpointPor
   );
 }
 
+/** How many inactive sets stay warm by default: each costs its members plus re-tests on relabel. */
+export const DEFAULT_WARM_IP_SETS = 1024;
+
 export class IPSetIndex {
   readonly #sets = new Map<string, ActiveSet>();
+  /** Inactive but still maintained sets, oldest deactivation first. */
+  readonly #warm = new Map<string, ActiveSet>();
   readonly #contributors = new Map<string, Pick<Contributor, "nets" | "ports">>();
   readonly #labels: LabelIndex<string, string, string>;
 
-  constructor(private readonly listener: IPSetIndexListener) {
+  constructor(
+    private readonly listener: IPSetIndexListener,
+    private readonly warmLimit = DEFAULT_WARM_IP_SETS,
+  ) {
     this.#labels = new LabelIndex(
       (setId, itemId) => this.#apply(setId, itemId, +1),
       (setId, itemId) => this.#apply(setId, itemId, -1),
@@ -93,16 +106,41 @@ export class IPSetIndex {
   // ---- sets (from the rule scanner) ----
 
   activate(spec: IPSetSpec): void {
+    // A set's ID is derived from its selector (and named port), so a warm set of the same ID
+    // already holds exactly the members a fresh scan would find.
+    const warm = this.#warm.get(spec.id);
+    if (warm) {
+      this.#warm.delete(spec.id);
+      this.#sets.set(spec.id, warm);
+      this.listener.onIPSetAdded(spec.id, setTypeOf(spec));
+      return;
+    }
     this.#sets.set(spec.id, { spec, members: new Map() });
     this.listener.onIPSetAdded(spec.id, setTypeOf(spec));
     this.#labels.updateSelector(spec.id, spec.selector);
   }
 
   deactivate(id: string): void {
-    // Forget the set first so the match-stopped callbacks below emit nothing for it.
-    if (!this.#sets.delete(id)) return;
-    this.#labels.deleteSelector(id);
+    const set = this.#sets.get(id);
+    if (!set) return;
+    this.#sets.delete(id);
     this.listener.onIPSetRemoved(id);
+    if (this.warmLimit <= 0) {
+      this.#labels.deleteSelector(id);
+      return;
+    }
+    this.#warm.set(id, set);
+    if (this.#warm.size > this.warmLimit) {
+      const oldest = this.#warm.keys().next().value!;
+      // Forget the set first so the match-stopped callbacks emit nothing for it.
+      this.#warm.delete(oldest);
+      this.#labels.deleteSelector(oldest);
+    }
+  }
+
+  /** Inactive sets still maintained (for tests and stats). */
+  get warmCount(): number {
+    return this.#warm.size;
   }
 
   members(id: string): Iterable<string> {
@@ -141,17 +179,19 @@ export class IPSetIndex {
   }
 
   #apply(setId: string, itemId: string, delta: 1 | -1): void {
-    const set = this.#sets.get(setId);
+    let set = this.#sets.get(setId);
+    const active = set !== undefined;
+    set ??= this.#warm.get(setId);
     const c = this.#contributors.get(itemId);
     if (!set || !c) return;
     for (const member of contribution(set.spec, c)) {
       const n = (set.members.get(member) ?? 0) + delta;
       if (n === 0) {
         set.members.delete(member);
-        this.listener.onIPSetMemberRemoved(setId, member);
+        if (active) this.listener.onIPSetMemberRemoved(setId, member);
       } else {
         set.members.set(member, n);
-        if (n === 1 && delta === 1) this.listener.onIPSetMemberAdded(setId, member);
+        if (active && n === 1 && delta === 1) this.listener.onIPSetMemberAdded(setId, member);
       }
     }
   }

@@ -20,15 +20,28 @@ export interface ProfileRules {
   outbound: readonly ModelRule[];
 }
 
+/** One owner's converted rules: the message, the sets it uses, and the message serialised. */
+interface Conversion<M> {
+  msg: M;
+  sets: ReadonlyMap<string, IPSetSpec>;
+  text: string;
+}
+
 export class RuleScanner {
-  /** Owner (policy key or `profile:<name>`) → IP-set IDs its rules use. */
-  readonly #setsByOwner = new Map<string, ReadonlySet<string>>();
+  /** Owner (policy key or `profile:<name>`) → IP sets its rules use (a conversion's, shared). */
+  readonly #setsByOwner = new Map<string, ReadonlyMap<string, IPSetSpec>>();
   /** IP-set ID → number of owners using it. */
   readonly #owners = new Map<string, number>();
   /** Last input per owner, to skip re-scanning an unchanged object. */
   readonly #lastInput = new Map<string, object>();
   /** Last message per owner, serialised: an input change need not change the rules (e.g. order). */
   readonly #lastOutput = new Map<string, string>();
+  /**
+   * Conversions by input object, then owner. A policy that goes inactive and comes back (a local
+   * pod's labels flapping) is the same model object, so its rules are not converted, hashed and
+   * serialised again; the entry goes when the datastore replaces or deletes the object.
+   */
+  readonly #conversions = new WeakMap<object, Map<string, Conversion<object>>>();
 
   constructor(
     private readonly ipSets: IPSetIndex,
@@ -43,24 +56,27 @@ export class RuleScanner {
     const key = policyIdKey(policy.id);
     if (this.#lastInput.get(key) === policy) return;
     this.#lastInput.set(key, policy);
-    const sets = new Map<string, IPSetSpec>();
-    const msg: ActivePolicyUpdate = {
-      type: "ActivePolicyUpdate",
-      id: { ...policy.id },
-      policy: {
-        namespace: policy.id.namespace,
-        inboundRules: convertRules(policy.inbound, `pol-in-${key}`, sets),
-        outboundRules: convertRules(policy.outbound, `pol-out-${key}`, sets),
-        untracked: policy.doNotTrack,
-        preDnat: policy.preDNAT,
-        applyOnForward: policy.applyOnForward,
-        selector: policy.selector,
-        performanceHints: [...policy.performanceHints],
-      },
-    };
-    this.#retainSets(key, sets);
-    if (this.#changed(key, msg)) this.listener.onPolicyUpdate(key, msg);
-    this.#releaseStale(key, sets);
+    const conv = this.#convert(
+      policy,
+      key,
+      (sets): ActivePolicyUpdate => ({
+        type: "ActivePolicyUpdate",
+        id: { ...policy.id },
+        policy: {
+          namespace: policy.id.namespace,
+          inboundRules: convertRules(policy.inbound, `pol-in-${key}`, sets),
+          outboundRules: convertRules(policy.outbound, `pol-out-${key}`, sets),
+          untracked: policy.doNotTrack,
+          preDnat: policy.preDNAT,
+          applyOnForward: policy.applyOnForward,
+          selector: policy.selector,
+          performanceHints: [...policy.performanceHints],
+        },
+      }),
+    );
+    this.#retainSets(key, conv.sets);
+    if (this.#changed(key, conv.text)) this.listener.onPolicyUpdate(key, conv.msg);
+    this.#releaseStale(key, conv.sets);
   }
 
   removePolicy(policy: ModelPolicy): void {
@@ -75,18 +91,21 @@ export class RuleScanner {
     const key = `profile:${name}`;
     if (this.#lastInput.get(key) === rules) return;
     this.#lastInput.set(key, rules);
-    const sets = new Map<string, IPSetSpec>();
-    const msg: ActiveProfileUpdate = {
-      type: "ActiveProfileUpdate",
-      id: { name },
-      profile: {
-        inboundRules: convertRules(rules.inbound, `prof-in-${name}`, sets),
-        outboundRules: convertRules(rules.outbound, `prof-out-${name}`, sets),
-      },
-    };
-    this.#retainSets(key, sets);
-    if (this.#changed(key, msg)) this.listener.onProfileUpdate(msg);
-    this.#releaseStale(key, sets);
+    const conv = this.#convert(
+      rules,
+      key,
+      (sets): ActiveProfileUpdate => ({
+        type: "ActiveProfileUpdate",
+        id: { name },
+        profile: {
+          inboundRules: convertRules(rules.inbound, `prof-in-${name}`, sets),
+          outboundRules: convertRules(rules.outbound, `prof-out-${name}`, sets),
+        },
+      }),
+    );
+    this.#retainSets(key, conv.sets);
+    if (this.#changed(key, conv.text)) this.listener.onProfileUpdate(conv.msg);
+    this.#releaseStale(key, conv.sets);
   }
 
   removeProfile(name: string): void {
@@ -97,13 +116,32 @@ export class RuleScanner {
     this.#releaseStale(key, new Map());
   }
 
-  #changed(owner: string, msg: object): boolean {
-    const text = JSON.stringify(msg);
+  /** The owner's conversion of `input`, built once per input object and owner. */
+  #convert<M extends object>(
+    input: object,
+    owner: string,
+    build: (sets: Map<string, IPSetSpec>) => M,
+  ): Conversion<M> {
+    let byOwner = this.#conversions.get(input);
+    if (!byOwner) {
+      byOwner = new Map();
+      this.#conversions.set(input, byOwner);
+    }
+    let conv = byOwner.get(owner) as Conversion<M> | undefined;
+    if (!conv) {
+      const sets = new Map<string, IPSetSpec>();
+      const msg = build(sets);
+      conv = { msg, sets, text: JSON.stringify(msg) };
+      byOwner.set(owner, conv);
+    }
+    return conv;
+  }
+
+  #changed(owner: string, text: string): boolean {
     if (this.#lastOutput.get(owner) === text) return false;
     this.#lastOutput.set(owner, text);
     return true;
   }
-
   /** Takes references on the owner's new sets; activating any that had no user. */
   #retainSets(owner: string, sets: ReadonlyMap<string, IPSetSpec>): void {
     const old = this.#setsByOwner.get(owner);
@@ -119,7 +157,7 @@ export class RuleScanner {
   #releaseStale(owner: string, sets: ReadonlyMap<string, IPSetSpec>): void {
     const old = this.#setsByOwner.get(owner);
     if (old) {
-      for (const id of old) {
+      for (const id of old.keys()) {
         if (sets.has(id)) continue;
         const n = this.#owners.get(id)! - 1;
         if (n > 0) {
@@ -130,7 +168,7 @@ export class RuleScanner {
         }
       }
     }
-    if (sets.size > 0) this.#setsByOwner.set(owner, new Set(sets.keys()));
+    if (sets.size > 0) this.#setsByOwner.set(owner, sets);
     else this.#setsByOwner.delete(owner);
   }
 }
