@@ -3,9 +3,10 @@
  * `<network>.<containerID>` (or the exact address in `IP=`); DEL releases that handle and the
  * older workload-ID handle. Both run under the host-wide IPAM lock.
  */
-import type { ResourceStore } from "../datastore/index.js";
-import { ResourceNotFoundError } from "../datastore/index.js";
-import { type AutoAssignResult, IPAMClient } from "../ipam/index.js";
+import { ResourceNotFoundError } from "../datastore/errors.js";
+import type { ResourceStore } from "../datastore/types.js";
+import type { AutoAssignResult } from "../ipam/assign.js";
+import { IPAMClient } from "../ipam/client.js";
 import { formatIP, parseCIDR, parseIP } from "../lib/net.js";
 import { closeStore, openStore } from "./backend.js";
 import type { NetConf } from "./config.js";
