@@ -1,28 +1,53 @@
 /**
- * Opens the datastore for one plugin run. The etcd client is the heaviest thing the plugins
- * load (~130 ms of module loading), so it is imported here, lazily, only by verbs that talk to
- * the datastore.
+ * Opens the datastore for one plugin run. A plugin process lives for one request, so what it
+ * costs to load a client matters as much as the requests: by default the plugins talk to etcd's
+ * v3 JSON gateway with Node's own http module (EtcdHttpKV) and never load the gRPC client, which
+ * took longer to load than a whole ADD spends talking to etcd. `CALICO_ETCD_CLIENT=grpc` chooses
+ * the gRPC client instead (for an etcd whose gateway is disabled or proxied away).
  */
-import type { ResourceStore } from "../datastore/index.js";
+import type { KVStore } from "../datastore/kv.js";
+import type { ResourceStore } from "../datastore/types.js";
 import type { NetConf } from "./config.js";
 import { type DatastoreSettings, datastoreSettings } from "./datastore-config.js";
+import { CniError, ErrorCode } from "./errors.js";
 
 /** A plugin run must not hang on an unreachable etcd; Calico's client gives up after 10 s too. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-export async function storeFor(s: DatastoreSettings): Promise<ResourceStore> {
-  const { CalicoResourceStore, EtcdKV } = await import("../datastore/index.js");
+export type EtcdClientKind = "http" | "grpc";
+
+export function etcdClientKind(env: NodeJS.ProcessEnv = process.env): EtcdClientKind {
+  const value = env.CALICO_ETCD_CLIENT ?? "";
+  if (value === "" || value === "http") return "http";
+  if (value === "grpc") return "grpc";
+  throw new CniError(
+    ErrorCode.invalidEnvironment,
+    `invalid CALICO_ETCD_CLIENT "${value}"`,
+    'expected "http" (etcd\'s v3 JSON gateway, the default) or "grpc"',
+  );
+}
+
+async function kvFor(s: DatastoreSettings, kind: EtcdClientKind): Promise<KVStore> {
   const tls =
     s.caCertFile || s.certFile || s.keyFile
       ? { caCertFile: s.caCertFile, certFile: s.certFile, keyFile: s.keyFile }
       : undefined;
-  const kv = new EtcdKV({
+  const opts = {
     endpoints: s.endpoints,
     tls,
     username: s.username,
     password: s.password,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
-  });
+  };
+  if (kind === "grpc") return new (await import("../datastore/etcd/etcd-kv.js")).EtcdKV(opts);
+  return new (await import("../datastore/etcd-http/index.js")).EtcdHttpKV(opts);
+}
+
+export async function storeFor(s: DatastoreSettings, kind = etcdClientKind()): Promise<ResourceStore> {
+  const [{ CalicoResourceStore }, kv] = await Promise.all([
+    import("../datastore/resources/store.js"),
+    kvFor(s, kind),
+  ]);
   return new CalicoResourceStore(kv);
 }
 

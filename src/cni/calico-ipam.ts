@@ -3,9 +3,11 @@
  * `<network>.<containerID>` (or the exact address in `IP=`); DEL releases that handle and the
  * older workload-ID handle. Both run under the host-wide IPAM lock.
  */
-import type { ResourceStore } from "../datastore/index.js";
-import { ResourceNotFoundError } from "../datastore/index.js";
-import { type AutoAssignResult, IPAMClient } from "../ipam/index.js";
+import { dirname, join } from "node:path";
+import type { ResourceStore } from "../datastore/types.js";
+import type { AutoAssignResult } from "../ipam/assign.js";
+import { IPAMClient } from "../ipam/client.js";
+import { FileHints } from "../ipam/hints.js";
 import { formatIP, parseCIDR, parseIP } from "../lib/net.js";
 import { closeStore, openStore } from "./backend.js";
 import type { NetConf } from "./config.js";
@@ -85,6 +87,23 @@ async function locked<T>(conf: NetConf, what: string, fn: () => Promise<T>): Pro
   }
 }
 
+/**
+ * The host's block hints live beside the IPAM lock and are read and written under it, so each
+ * allocation starts from the block the previous one used (one read, one write to etcd).
+ */
+export function hintsPath(conf: NetConf): string {
+  return join(dirname(conf.ipamLockFile), "calico-ipam-hints.json");
+}
+
+function saveHints(hints: FileHints): void {
+  try {
+    hints.save();
+  } catch (err) {
+    // Only the next allocation's speed depends on it.
+    log.info("could not save IPAM block hints", { path: hints.path, error: (err as Error).message });
+  }
+}
+
 function resultOf(addresses: string[]): CniResult {
   return {
     interfaces: [],
@@ -142,17 +161,23 @@ async function autoAssign(ipam: IPAMClient, store: ResourceStore, conf: NetConf,
   const handle = handleId(conf.name, id);
   log.info("auto-assigning addresses", { handle, num4, num6, ipv4Pools, ipv6Pools });
   const result = await locked(conf, "auto-assigning addresses", async () => {
+    const hints = new FileHints(hintsPath(conf));
     try {
-      return await ipam.autoAssign({
-        handleId: handle,
-        attrs: allocationAttributes(id, new Date()),
-        hostname: id.node,
-        num4,
-        num6,
-        ipv4Pools,
-        ipv6Pools,
-        intendedUse: "Workload",
-      });
+      const assigned = await ipam.autoAssign(
+        {
+          handleId: handle,
+          attrs: allocationAttributes(id, new Date()),
+          hostname: id.node,
+          num4,
+          num6,
+          ipv4Pools,
+          ipv6Pools,
+          intendedUse: "Workload",
+        },
+        { hints },
+      );
+      saveHints(hints);
+      return assigned;
     } catch (err) {
       const partial = (err as { result?: AutoAssignResult }).result;
       if (partial) await releaseAssigned(ipam, handle, partial);
@@ -167,13 +192,17 @@ async function autoAssign(ipam: IPAMClient, store: ResourceStore, conf: NetConf,
   return resultOf([...result.ipv4.ips, ...result.ipv6.ips]);
 }
 
-async function releaseIgnoringMissing(ipam: IPAMClient, handle: string): Promise<void> {
-  try {
-    const released = await ipam.releaseByHandle(handle);
-    log.info("released addresses", { handle, released });
-  } catch (err) {
-    if (!(err instanceof ResourceNotFoundError)) throw err;
-    log.info("nothing allocated to handle", { handle });
+/** Releases both handle forms (a missing one is fine), in one read and one write when hinted. */
+async function releaseHandles(ipam: IPAMClient, conf: NetConf, id: WorkloadIdentity): Promise<void> {
+  const handles = [handleId(conf.name, id), legacyHandleId(id)];
+  const released = await ipam.releaseHandles(handles, {
+    hints: new FileHints(hintsPath(conf)),
+    hostname: id.node,
+  });
+  for (const handle of handles) {
+    const ips = released.get(handle);
+    if (ips) log.info("released addresses", { handle, released: ips });
+    else log.info("nothing allocated to handle", { handle });
   }
 }
 
@@ -193,10 +222,7 @@ export async function runIpam(
     log.info("assigned addresses", { ips: result.ips.map((i) => i.address) });
     return result;
   }
-  await locked(conf, "releasing addresses", async () => {
-    await releaseIgnoringMissing(ipam, handleId(conf.name, id));
-    await releaseIgnoringMissing(ipam, legacyHandleId(id));
-  });
+  await locked(conf, "releasing addresses", () => releaseHandles(ipam, conf, id));
   return undefined;
 }
 

@@ -6,12 +6,12 @@
 import { kindInfo } from "../api/kinds.js";
 import type { Resource } from "../api/meta.js";
 import {
-  listPrefix,
   ResourceAlreadyExistsError,
   ResourceNotFoundError,
-  type ResourceStore,
   UpdateConflictError,
-} from "../datastore/index.js";
+} from "../datastore/errors.js";
+import { listPrefix } from "../datastore/resources/keys.js";
+import type { ResourceStore } from "../datastore/types.js";
 import { type AddressRequest, addressRequest, rawWithIpam, readAnnotations } from "./annotations.js";
 import { closeStore, openStore } from "./backend.js";
 import { checkContainer } from "./check.js";
@@ -122,7 +122,7 @@ async function assignPinned(ctx: Ctx, addresses: string[]): Promise<CniResult> {
 async function releaseEndpointAddresses(ctx: Ctx, existing: Resource): Promise<void> {
   const nets = ((existing.spec ?? {}) as { ipNetworks?: string[] }).ipNetworks ?? [];
   if (nets.length === 0) return;
-  const { IPAMClient } = await import("../ipam/index.js");
+  const { IPAMClient } = await import("../ipam/client.js");
   const client = IPAMClient.fromResourceStore(ctx.store, { defaultHostname: ctx.id.node });
   try {
     await client.releaseIPs(nets.map((n) => n.split("/")[0] ?? n));
@@ -186,7 +186,7 @@ async function ensureProfile(ctx: Ctx): Promise<void> {
  * DEL and CHECK never need it.
  */
 async function writerFor(store: ResourceStore) {
-  const { CalicoClient } = await import("../client/index.js");
+  const { CalicoClient } = await import("../client/client.js");
   return new CalicoClient(store);
 }
 

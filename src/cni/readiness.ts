@@ -3,7 +3,7 @@
  * `datastoreReady: true` before any workload is wired up (an operator clears it to pause CNI
  * during upgrades). Also `calico -t`, the installer's connectivity test.
  */
-import type { ResourceStore } from "../datastore/index.js";
+import type { ResourceStore } from "../datastore/types.js";
 import { closeStore, openStore } from "./backend.js";
 import { parseNetConf } from "./config.js";
 import { CniError, ErrorCode } from "./errors.js";

@@ -2,7 +2,7 @@
  * CNI 1.1 STATUS: success means "ready to ADD". Not reachable or not ready answers code 50
  * (plugin not available), which tells the runtime to hold pod creation rather than fail pods.
  */
-import type { ResourceStore } from "../datastore/index.js";
+import type { ResourceStore } from "../datastore/types.js";
 import { run } from "../lib/exec.js";
 import type { NetConf } from "./config.js";
 import { execPlugin, findPlugin, resolvesToOwn } from "./delegate.js";

@@ -35,7 +35,42 @@ export interface KVWatch {
   close(): Promise<void>;
 }
 
-export interface KVStore {
+/** One read of a batch: a single key, or every key under a prefix. */
+export type KVRead = { key: string } | { prefix: string };
+
+export interface KVReadManyResult {
+  /** Per read, in order: the pairs found (at most one for a key read). */
+  results: KeyValue[][];
+  /** The one store revision every read saw. */
+  revision: string;
+}
+
+/** A commit guard: the key's modRevision must equal this ("0" means the key must be absent). */
+export interface KVCondition {
+  key: string;
+  modRevision: string;
+}
+
+export type KVWrite = { type: "put"; key: string; value: string } | { type: "delete"; key: string };
+
+export interface KVCommitResult {
+  /** False when a condition failed; then nothing was written. */
+  succeeded: boolean;
+  /** Revision of the writes (or the store's revision when they did not happen). */
+  revision: string;
+}
+
+/**
+ * Several reads as one consistent snapshot, and several writes as one all-or-nothing commit: each
+ * is a single round trip (one etcd transaction), which is what lets IPAM's common allocation be
+ * one read and one write.
+ */
+export interface KVBatch {
+  readMany(reads: readonly KVRead[]): Promise<KVReadManyResult>;
+  commit(conditions: readonly KVCondition[], writes: readonly KVWrite[]): Promise<KVCommitResult>;
+}
+
+export interface KVStore extends KVBatch {
   get(key: string): Promise<KeyValue | undefined>;
   /** Every key starting with `prefix`, in key order, optionally as of an earlier revision. */
   list(prefix: string, opts?: { revision?: string }): Promise<KVListResult>;

@@ -3,13 +3,16 @@
  * the IPAMConfiguration read from an inventory (normally the v3 ResourceStore).
  */
 import { hostname as osHostname } from "node:os";
+import { ResourceNotFoundError } from "../datastore/errors.js";
 import type { KVStore } from "../datastore/kv.js";
 import type { ResourceStore } from "../datastore/types.js";
 import { Assigner, type AssignIPRequest, type AutoAssignRequest, type AutoAssignResult } from "./assign.js";
 import { BlockClaims } from "./claims.js";
 import { type IPAMConfig, specFromConfig, validateIPAMConfig } from "./config.js";
 import { IPAMContext, type IPAMLogger } from "./context.js";
-import { type IPAMInventory, inventoryFromStore } from "./inventory.js";
+import { fastAutoAssign, fastReleaseHandles, recordHints } from "./fastpath.js";
+import type { BlockHints } from "./hints.js";
+import { type InventoryReads, type IPAMInventory, inventoryFromStore } from "./inventory.js";
 import { type AssignmentAttributes, Queries } from "./query.js";
 import { type ReleaseOptions, type ReleaseResult, Releaser } from "./release.js";
 import { IPAMStore } from "./store.js";
@@ -64,8 +67,57 @@ export class IPAMClient {
    * `ips.length` with `numRequested` (see `partialFulfillmentMessage`). Failures throw
    * AutoAssignError carrying what was assigned before the failure.
    */
-  autoAssign(req: AutoAssignRequest): Promise<AutoAssignResult> {
-    return this.#assigner.autoAssign(req, req.hostname ?? this.#hostname);
+  async autoAssign(req: AutoAssignRequest, opts: { hints?: BlockHints } = {}): Promise<AutoAssignResult> {
+    const host = req.hostname ?? this.#hostname;
+    const batch = this.#batch();
+    if (opts.hints && batch) {
+      const fast = await fastAutoAssign(this.store.kv, batch, req, host, opts.hints, this.#ctx.clock());
+      if (fast) return fast;
+    }
+    const result = await this.#assigner.autoAssign(req, host);
+    if (opts.hints) recordHints(opts.hints, host, result);
+    return result;
+  }
+
+  /** The inventory's batched reads, when they go to IPAM's own store (the fast path needs one snapshot). */
+  #batch(): InventoryReads | undefined {
+    const batch = this.#ctx.inventory.batch;
+    return batch && batch.kv === this.store.kv ? batch : undefined;
+  }
+
+  /**
+   * Releases each handle's addresses (like `releaseByHandle` for each in turn) and returns them
+   * per handle, undefined for a handle that does not exist. With hints naming the blocks the
+   * handles live in, the common case is one read and one transaction.
+   */
+  async releaseHandles(
+    handleIds: readonly string[],
+    opts: { hints?: BlockHints; hostname?: string } = {},
+  ): Promise<Map<string, string[] | undefined>> {
+    handleIds = [...new Set(handleIds)];
+    const batch = this.#batch();
+    if (opts.hints && batch) {
+      const host = opts.hostname ?? this.#hostname;
+      const fast = await fastReleaseHandles(
+        this.store.kv,
+        batch,
+        handleIds,
+        host,
+        opts.hints,
+        this.#ctx.clock(),
+      );
+      if (fast) return fast;
+    }
+    const out = new Map<string, string[] | undefined>();
+    for (const id of handleIds) {
+      try {
+        out.set(id, await this.#releaser.releaseByHandle(id));
+      } catch (err) {
+        if (!(err instanceof ResourceNotFoundError)) throw err;
+        out.set(id, undefined);
+      }
+    }
+    return out;
   }
 
   /** Assigns one specific address; AddressInUseError when it is taken. */

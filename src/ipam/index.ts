@@ -33,6 +33,7 @@ export {
   ReleaseMismatchError,
 } from "./errors.js";
 export { decodeHandle, encodeHandle, type IPAMHandle } from "./handle.js";
+export { type BlockHints, FileHints, MemoryHints } from "./hints.js";
 export { type IPAMInventory, inventoryFromStore } from "./inventory.js";
 export {
   type AffinityOwner,

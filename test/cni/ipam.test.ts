@@ -51,6 +51,32 @@ describe("calico-ipam", () => {
     expectOk(await run("DEL", "ipam0001", ipamConf()));
   });
 
+  it("CALICO_ETCD_CLIENT=grpc uses the gRPC client to the same effect; an unknown value is refused", async () => {
+    const conf = ipamConf({ ipv4_pools: ["10.81.0.0/24"] });
+    const inv = {
+      containerId: "ipamgrpc",
+      args: "IgnoreUnknown=1",
+      conf,
+      netns: "/var/run/netns/cts-cni-unused",
+    };
+    const grpc = { CALICO_ETCD_CLIENT: "grpc" };
+    const out = expectOk(await invoke(c, "calico-ipam", { command: "ADD", ...inv, env: grpc }));
+    const ip = (out.ips as { address: string }[])[0]!.address;
+    expect(ip).toMatch(/^10\.81\.0\.\d+\/26$/);
+    expect(await ipsOfHandle(c, "net1.ipamgrpc")).toEqual([ip.split("/")[0]]);
+    expectOk(await invoke(c, "calico-ipam", { command: "DEL", ...inv, env: grpc }));
+    expect(await ipsOfHandle(c, "net1.ipamgrpc")).toEqual([]);
+
+    const bad = await invoke(c, "calico-ipam", {
+      command: "ADD",
+      ...inv,
+      env: { CALICO_ETCD_CLIENT: "rest" },
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.json?.msg).toBe('invalid CALICO_ETCD_CLIENT "rest"');
+    expect(await ipsOfHandle(c, "net1.ipamgrpc")).toEqual([]);
+  });
+
   it("accepts pool names and honours assign_ipv4/assign_ipv6", async () => {
     const conf = ipamConf({ assign_ipv4: "false", assign_ipv6: "true", ipv6_pools: ["pool-v6"] });
     const out = expectOk(await run("ADD", "ipam0002", conf));

@@ -188,6 +188,53 @@ export function kvContract(name: string, open: () => Promise<KVBackend>): void {
       await w.close();
     });
 
+    it("readMany reads keys and prefixes as one snapshot", async () => {
+      const p = fresh("readmany");
+      await kv.put(`${p}a`, "A");
+      await kv.put(`${p}dir/x`, "X");
+      const last = await kv.put(`${p}dir/y`, "Y");
+      const res = await kv.readMany([{ key: `${p}a` }, { key: `${p}missing` }, { prefix: `${p}dir/` }]);
+      expect(res.results.map((r) => r.map((k) => k.value))).toEqual([["A"], [], ["X", "Y"]]);
+      expect(res.results[0]![0]).toMatchObject({ key: `${p}a`, version: "1" });
+      expect(BigInt(res.revision)).toBeGreaterThanOrEqual(BigInt(last));
+      expect((await kv.readMany([])).results).toEqual([]);
+    });
+
+    it("commit writes all or nothing, guarded on modRevisions", async () => {
+      const p = fresh("commit");
+      const ra = await kv.put(`${p}a`, "A1");
+      await kv.put(`${p}gone`, "G");
+      const ok = await kv.commit(
+        [
+          { key: `${p}a`, modRevision: ra },
+          { key: `${p}new`, modRevision: "0" },
+        ],
+        [
+          { type: "put", key: `${p}a`, value: "A2" },
+          { type: "put", key: `${p}new`, value: "N" },
+          { type: "delete", key: `${p}gone` },
+        ],
+      );
+      expect(ok.succeeded).toBe(true);
+      const a = await kv.get(`${p}a`);
+      const n = await kv.get(`${p}new`);
+      // One transaction: every write carries the commit's revision.
+      expect(a).toMatchObject({ value: "A2", modRevision: ok.revision });
+      expect(n).toMatchObject({ value: "N", modRevision: ok.revision, version: "1" });
+      expect(await kv.get(`${p}gone`)).toBeUndefined();
+
+      // A stale guard (the old revision, or "absent" for a key that exists) writes nothing.
+      for (const guard of [
+        { key: `${p}a`, modRevision: ra },
+        { key: `${p}new`, modRevision: "0" },
+      ]) {
+        const failed = await kv.commit([guard], [{ type: "put", key: `${p}other`, value: "no" }]);
+        expect(failed.succeeded).toBe(false);
+      }
+      expect(await kv.get(`${p}other`)).toBeUndefined();
+      await errorOf(kv.commit([{ key: `${p}a`, modRevision: "x" }], []), InvalidRequestError);
+    });
+
     it("expires keys written with a TTL", async () => {
       const p = fresh("ttl");
       await kv.put(`${p}lasting`, "stays");

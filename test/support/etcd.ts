@@ -65,6 +65,8 @@ export interface StartEtcdOptions {
   /** Client URL scheme; `https` needs the TLS flags in `extraArgs`. */
   scheme?: "http" | "https";
   extraArgs?: string[];
+  /** Also listen on a unix socket `etcd.sock:0` in this directory (`unix://<dir>/etcd.sock:0`). */
+  unixSocketIn?: string;
   /** How to tell the server is ready (default: `GET /health` over plain HTTP). */
   isHealthy?: (endpoint: string) => Promise<boolean>;
 }
@@ -98,7 +100,8 @@ async function startEtcdOnce(opts: StartEtcdOptions): Promise<EtcdServer> {
       "--data-dir",
       dataDir,
       "--listen-client-urls",
-      endpoint,
+      // etcd names a unix listener `unix://host:port` and creates that file in its working directory.
+      opts.unixSocketIn ? `${endpoint},unix://etcd.sock:0` : endpoint,
       "--advertise-client-urls",
       endpoint,
       "--listen-peer-urls",
@@ -111,7 +114,7 @@ async function startEtcdOnce(opts: StartEtcdOptions): Promise<EtcdServer> {
       "error",
       ...(opts.extraArgs ?? []),
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { stdio: ["ignore", "ignore", "pipe"], ...(opts.unixSocketIn ? { cwd: opts.unixSocketIn } : {}) },
   );
   let stderr = "";
   proc.stderr?.on("data", (d: Buffer) => {

@@ -12,15 +12,4 @@ export function toKeyValue(kv: IKeyValue): KeyValue {
   };
 }
 
-/** The end of the key range holding every key that starts with `prefix` (etcd's rule). */
-export function prefixRangeEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]! += 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  // An empty (or all-0xff) prefix covers everything: etcd spells "to the end" as a single NUL.
-  return Buffer.from([0]);
-}
+export { prefixRangeEnd } from "../etcd-settings.js";

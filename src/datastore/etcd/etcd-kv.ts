@@ -4,7 +4,18 @@
  */
 import { Etcd3, type IKeyValue, type IRequestOp, type ITxnResponse } from "etcd3";
 import { ResourceAlreadyExistsError, ResourceNotFoundError, UpdateConflictError } from "../errors.js";
-import type { KeyValue, KVListResult, KVStore, KVWatch, KVWatchListener } from "../kv.js";
+import type {
+  KeyValue,
+  KVCommitResult,
+  KVCondition,
+  KVListResult,
+  KVRead,
+  KVReadManyResult,
+  KVStore,
+  KVWatch,
+  KVWatchListener,
+  KVWrite,
+} from "../kv.js";
 import { parseRevision, requirePositiveRevision } from "../revision.js";
 import { prefixRangeEnd, toKeyValue } from "./convert.js";
 import { translateEtcdError } from "./errors.js";
@@ -132,6 +143,41 @@ export class EtcdKV implements KVStore {
     // mod_revision == R with R > 0 implies the key existed when the txn ran.
     if (!prev) throw new ResourceNotFoundError(key);
     return toKeyValue(prev);
+  }
+
+  async readMany(reads: readonly KVRead[]): Promise<KVReadManyResult> {
+    const success: IRequestOp[] = reads.map((r) => {
+      if ("key" in r) return { request_range: { key: enc(r.key) } };
+      const key = enc(r.prefix);
+      return { request_range: { key, range_end: prefixRangeEnd(key) } };
+    });
+    const res = await this.call(() => this.client.kv.txn({ compare: [], success, failure: [] }));
+    return {
+      results: res.responses.map((r) => (r.response_range?.kvs ?? []).map(toKeyValue)),
+      revision: res.header.revision,
+    };
+  }
+
+  async commit(conditions: readonly KVCondition[], writes: readonly KVWrite[]): Promise<KVCommitResult> {
+    for (const c of conditions) parseRevision(c.modRevision, "modRevision");
+    const res = await this.call(() =>
+      this.client.kv.txn({
+        compare: conditions.map((c) => ({
+          key: enc(c.key),
+          target: "Mod" as const,
+          result: "Equal" as const,
+          mod_revision: c.modRevision,
+        })),
+        success: writes.map(
+          (w): IRequestOp =>
+            w.type === "put"
+              ? { request_put: { key: enc(w.key), value: enc(w.value) } }
+              : { request_delete_range: { key: enc(w.key) } },
+        ),
+        failure: [],
+      }),
+    );
+    return { succeeded: res.succeeded, revision: res.header.revision };
   }
 
   watch(prefix: string, afterRevision: string, listener: KVWatchListener): KVWatch {

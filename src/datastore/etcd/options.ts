@@ -3,34 +3,12 @@
  * endpoints, TLS material, password auth and the timeouts that keep an unreachable etcd from
  * hanging a caller.
  */
-import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
 import { type IOptions, isRecoverableError } from "etcd3";
 import { DatastoreError } from "../errors.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS, type EtcdKVOptions, loadTLSMaterial } from "../etcd-settings.js";
 
-export interface EtcdTLSOptions {
-  /** PEM files. */
-  caCertFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  /** Inline PEM; cannot be mixed with the file forms. */
-  caCert?: string;
-  cert?: string;
-  key?: string;
-}
-
-export interface EtcdKVOptions {
-  /** Client URLs, e.g. `http://127.0.0.1:2379`; all http or all https. */
-  endpoints: string[];
-  tls?: EtcdTLSOptions;
-  /** Used only when both are set, as Calico does. */
-  username?: string;
-  password?: string;
-  /** Deadline of every unary request (per endpoint tried). Default 10 s, Calico's dial timeout. */
-  requestTimeoutMs?: number;
-}
-
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export { DEFAULT_REQUEST_TIMEOUT_MS, type EtcdKVOptions, type EtcdTLSOptions } from "../etcd-settings.js";
 
 type FaultPolicy = NonNullable<NonNullable<IOptions["faultHandling"]>["global"]>;
 type PolicyFn = Parameters<FaultPolicy["execute"]>[0];
@@ -66,32 +44,13 @@ function tryEachEndpoint(count: number): FaultPolicy {
   });
 }
 
-function readPem(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new DatastoreError(`failed to read etcd ${what} file ${path}: ${(err as Error).message}`);
-  }
-}
-
-function credentials(tls: EtcdTLSOptions | undefined): IOptions["credentials"] {
+function credentials(opts: EtcdKVOptions): IOptions["credentials"] {
+  const tls = loadTLSMaterial(opts.tls);
   if (!tls) return undefined;
-  const inline = Boolean(tls.caCert || tls.cert || tls.key);
-  const files = Boolean(tls.caCertFile || tls.certFile || tls.keyFile);
-  if (inline && files) {
-    throw new DatastoreError("cannot mix inline etcd TLS certificates with certificate files");
-  }
-  if (!inline && !files) return undefined;
-  const ca = tls.caCertFile ? readPem(tls.caCertFile, "CA certificate") : tls.caCert;
-  const cert = tls.certFile ? readPem(tls.certFile, "certificate") : tls.cert;
-  const key = tls.keyFile ? readPem(tls.keyFile, "key") : tls.key;
-  if (Boolean(cert) !== Boolean(key)) {
-    throw new DatastoreError("etcd TLS needs both a client certificate and its key, or neither");
-  }
   return {
     // Without an explicit CA the server is verified against the system's roots.
-    rootCertificate: Buffer.from(ca ?? rootCertificates.join("\n")),
-    ...(cert && key ? { certChain: Buffer.from(cert), privateKey: Buffer.from(key) } : {}),
+    rootCertificate: tls.ca ?? Buffer.from(rootCertificates.join("\n")),
+    ...(tls.cert && tls.key ? { certChain: tls.cert, privateKey: tls.key } : {}),
   };
 }
 
@@ -100,7 +59,7 @@ export function buildClientOptions(opts: EtcdKVOptions): IOptions {
   const timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const auth =
     opts.username && opts.password ? { auth: { username: opts.username, password: opts.password } } : {};
-  const creds = credentials(opts.tls);
+  const creds = credentials(opts);
   return {
     hosts: opts.endpoints,
     ...(creds ? { credentials: creds } : {}),

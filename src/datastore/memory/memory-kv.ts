@@ -12,7 +12,19 @@ import {
   RevisionCompactedError,
   UpdateConflictError,
 } from "../errors.js";
-import type { KeyValue, KVListResult, KVStore, KVWatch, KVWatchEvent, KVWatchListener } from "../kv.js";
+import type {
+  KeyValue,
+  KVCommitResult,
+  KVCondition,
+  KVListResult,
+  KVRead,
+  KVReadManyResult,
+  KVStore,
+  KVWatch,
+  KVWatchEvent,
+  KVWatchListener,
+  KVWrite,
+} from "../kv.js";
 import { parseRevision, requirePositiveRevision } from "../revision.js";
 import { MemoryWatch } from "./memory-watch.js";
 
@@ -58,9 +70,15 @@ export class MemoryKV implements KVStore {
   }
 
   private write(key: string, value: string, ttlSeconds?: number): string {
-    const prev = this.current(key);
     this.revision += 1n;
-    const rev = this.revision.toString();
+    this.writeAt(key, value, this.revision, ttlSeconds);
+    return this.revision.toString();
+  }
+
+  /** A put at `revision`; several writes of one commit share a revision, as in etcd. */
+  private writeAt(key: string, value: string, revision: bigint, ttlSeconds?: number): void {
+    const prev = this.current(key);
+    const rev = revision.toString();
     const kv: KeyValue = {
       key,
       value,
@@ -68,15 +86,17 @@ export class MemoryKV implements KVStore {
       createRevision: prev ? prev.createRevision : rev,
       version: prev ? (BigInt(prev.version) + 1n).toString() : "1",
     };
-    this.record(key, { revision: this.revision, kv }, prev ? { type: "put", kv, prev } : { type: "put", kv });
+    this.record(key, { revision, kv }, prev ? { type: "put", kv, prev } : { type: "put", kv });
     this.setExpiry(key, ttlSeconds);
-    return rev;
   }
 
   private remove(key: string, prev: KeyValue): void {
     this.revision += 1n;
-    const revision = this.revision.toString();
-    this.record(key, { revision: this.revision }, { type: "delete", key, revision, prev });
+    this.removeAt(key, prev, this.revision);
+  }
+
+  private removeAt(key: string, prev: KeyValue, revision: bigint): void {
+    this.record(key, { revision }, { type: "delete", key, revision: revision.toString(), prev });
     this.setExpiry(key, undefined);
   }
 
@@ -160,6 +180,41 @@ export class MemoryKV implements KVStore {
       throw new UpdateConflictError(key, { ...existing });
     }
     return existing;
+  }
+
+  async readMany(reads: readonly KVRead[]): Promise<KVReadManyResult> {
+    this.check();
+    const results: KeyValue[][] = [];
+    for (const read of reads) {
+      if ("key" in read) {
+        const kv = this.current(read.key);
+        results.push(kv ? [{ ...kv }] : []);
+      } else {
+        results.push((await this.list(read.prefix)).kvs);
+      }
+    }
+    return { results, revision: this.revision.toString() };
+  }
+
+  async commit(conditions: readonly KVCondition[], writes: readonly KVWrite[]): Promise<KVCommitResult> {
+    this.check();
+    for (const c of conditions) parseRevision(c.modRevision, "modRevision");
+    if (new Set(writes.map((w) => w.key)).size !== writes.length) {
+      throw new InvalidRequestError("duplicate key given in txn request");
+    }
+    const holds = conditions.every(
+      (c) => BigInt(this.current(c.key)?.modRevision ?? "0") === BigInt(c.modRevision),
+    );
+    if (!holds) return { succeeded: false, revision: this.revision.toString() };
+    // etcd's delete of an absent key is no write; a commit of nothing but those keeps the revision.
+    const effective = writes.filter((w) => w.type === "put" || this.current(w.key));
+    if (effective.length === 0) return { succeeded: true, revision: this.revision.toString() };
+    this.revision += 1n;
+    for (const w of effective) {
+      if (w.type === "put") this.writeAt(w.key, w.value, this.revision);
+      else this.removeAt(w.key, this.current(w.key)!, this.revision);
+    }
+    return { succeeded: true, revision: this.revision.toString() };
   }
 
   watch(prefix: string, afterRevision: string, listener: KVWatchListener): KVWatch {

@@ -1,0 +1,326 @@
+/**
+ * The common allocation and release in two datastore round trips. With a hint naming the host's
+ * affine block, one batched read fetches everything a decision needs (pools, reservations, the
+ * Node, IPAM config, the block, its affinity, the handle) and one transaction writes the block
+ * and the handle together, guarded on the modRevision of every key the decision rests on (block,
+ * affinity, handle). A lost race or an unexpected state (no hint, block full, affinity not
+ * confirmed, anything needing a claim, a reclaim or an affinity release) makes these functions
+ * return undefined and the caller takes the general path, which handles every case; so the fast
+ * path never decides anything the general path would decide differently, it only decides sooner.
+ *
+ * The planning functions are pure (snapshot in, writes out); the two async ones do the I/O.
+ */
+import type { KeyValue, KVCondition, KVRead, KVStore, KVWrite } from "../datastore/kv.js";
+import { type CIDR, cidrContains, formatCIDR, formatIP, networkAddress, parseCIDR } from "../lib/net.js";
+import { decodeAffinity, isConfirmed } from "./affinity.js";
+import type { AutoAssignRequest, AutoAssignResult, IPAMAssignments } from "./assign.js";
+import {
+  allocateFromBlock,
+  decodeBlock,
+  encodeBlock,
+  garbageCollect,
+  isEmpty,
+  ordinalsForHandle,
+  ordinalToCIDRText,
+  ordinalToIP,
+  releaseOrdinals,
+  sanitiseHandle,
+} from "./block.js";
+import { configFromSpec, DEFAULT_IPAM_CONFIG, decodeIPAMConfig, type IPAMConfig } from "./config.js";
+import { decodeHandle, encodeHandle, type IPAMHandle, incrementHandle } from "./handle.js";
+import type { BlockHints } from "./hints.js";
+import type { InventoryReads, InventorySnapshot } from "./inventory.js";
+import { affinityKey, blockKey, CONFIG_KEY, handleKey, hostOwner, ownerString } from "./keys.js";
+import { determinePools, poolContainingCIDR, poolsFromResources, selectorMatches } from "./pools.js";
+import { Reservations } from "./reservations.js";
+
+/** The writes of a fast decision and the guards that make it valid. */
+export interface FastPlan<T> {
+  conditions: KVCondition[];
+  writes: KVWrite[];
+  outcome: T;
+}
+
+const modOf = (kv: KeyValue | undefined): string => kv?.modRevision ?? "0";
+
+function ipamConfigOf(snapshot: InventorySnapshot, v2: KeyValue | undefined): IPAMConfig {
+  if (snapshot.ipamConfiguration) {
+    return configFromSpec(snapshot.ipamConfiguration.spec as Record<string, unknown> | undefined);
+  }
+  return v2 ? decodeIPAMConfig(v2.value) : { ...DEFAULT_IPAM_CONFIG };
+}
+
+/** The block CIDR an AutoAssign address (`a.b.c.d/<block prefix>`) came from. */
+export function blockOfAddress(text: string): string | undefined {
+  const c = parseCIDR(text);
+  return c && formatCIDR({ ...c, address: networkAddress(c) });
+}
+
+/** After any allocation, remember the block each family's last address came from. */
+export function recordHints(hints: BlockHints, host: string, result: AutoAssignResult): void {
+  for (const a of [result.ipv4, result.ipv6]) {
+    const last = a.ips.at(-1);
+    const block = last && blockOfAddress(last);
+    if (block) hints.set(host, a.ipVersion, block);
+  }
+}
+
+interface HintedBlock {
+  family: 4 | 6;
+  cidr: CIDR;
+  num: number;
+}
+
+/** Which blocks an AutoAssign would try first; undefined when the fast path does not apply. */
+export function hintedBlocks(
+  req: AutoAssignRequest,
+  host: string,
+  hints: BlockHints,
+): HintedBlock[] | undefined {
+  if ((req.intendedUse ?? "Workload") === "LoadBalancer") return undefined;
+  const out: HintedBlock[] = [];
+  for (const [family, num] of [
+    [4, req.num4 ?? 0],
+    [6, req.num6 ?? 0],
+  ] as const) {
+    if (num <= 0) continue;
+    const text = hints.get(host, family);
+    const cidr = text ? parseCIDR(text) : undefined;
+    if (!cidr || cidr.family !== family) return undefined;
+    out.push({ family, cidr, num });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** The batched read of an assignment: inventory, v2 config, then block + affinity per family, then the handle. */
+export function assignReads(
+  inventory: InventoryReads,
+  host: string,
+  blocks: readonly HintedBlock[],
+  handleId: string | undefined,
+): KVRead[] {
+  const owner = hostOwner(host);
+  return [
+    ...inventory.reads(host),
+    { key: CONFIG_KEY },
+    ...blocks.flatMap((b) => [{ key: blockKey(b.cidr) }, { key: affinityKey(owner, b.cidr) }]),
+    ...(handleId ? [{ key: handleKey(handleId) }] : []),
+  ];
+}
+
+/** Decides an assignment from the batched read, or undefined to fall back. */
+export function planAssign(
+  req: AutoAssignRequest,
+  host: string,
+  blocks: readonly HintedBlock[],
+  inventory: InventoryReads,
+  results: KeyValue[][],
+  now: Date,
+): FastPlan<AutoAssignResult> | undefined {
+  const nInventory = inventory.reads(host).length;
+  const snapshot = inventory.decode(results.slice(0, nInventory));
+  if (!snapshot.node) return undefined;
+  const config = ipamConfigOf(snapshot, results[nInventory]?.[0]);
+  const allPools = poolsFromResources(snapshot.pools);
+  const reservations = Reservations.fromResources(snapshot.reservations);
+  const owner = hostOwner(host);
+  const mine = ownerString(owner);
+  const conditions: KVCondition[] = [];
+  const writes: KVWrite[] = [];
+  const result: AutoAssignResult = {
+    ipv4: { ips: [], ipVersion: 4, numRequested: req.num4 ?? 0, msgs: [] },
+    ipv6: { ips: [], ipVersion: 6, numRequested: req.num6 ?? 0, msgs: [] },
+  };
+  const handleId = req.handleId;
+  const handleKV = handleId ? results[nInventory + 1 + blocks.length * 2]?.[0] : undefined;
+  const handle: IPAMHandle = handleKV ? decodeHandle(handleKV.value) : { block: {}, deleted: false };
+  for (const [i, hinted] of blocks.entries()) {
+    const pools = determinePools({
+      pools: allPools,
+      family: hinted.family,
+      requested: hinted.family === 4 ? req.ipv4Pools : req.ipv6Pools,
+      nodeName: host,
+      nodeLabels: { ...(snapshot.node.metadata.labels ?? {}) },
+      namespaceLabels: req.namespaceLabels,
+      use: req.intendedUse ?? "Workload",
+    });
+    if (!pools.some((p) => cidrContains(p.cidr, hinted.cidr))) return undefined;
+    const blockKV = results[nInventory + 1 + i * 2]?.[0];
+    const affinityKV = results[nInventory + 2 + i * 2]?.[0];
+    if (!blockKV || !affinityKV) return undefined;
+    const affinity = decodeAffinity(affinityKV.value);
+    if (!isConfirmed(affinity) || affinity.deleted) return undefined;
+    const block = decodeBlock(blockKV.value);
+    if (block.affinity !== mine) return undefined;
+    garbageCollect(block, config.ipCooldownSeconds, now);
+    const reserved = reservations.forBlock(block.cidr);
+    const ords = allocateFromBlock(block, {
+      num: hinted.num,
+      handleId,
+      attrs: req.attrs,
+      affinityCheck: mine,
+      reserved: reserved.isReserved,
+    });
+    if (ords.length < hinted.num) return undefined;
+    // Every block write bumps the sequence number, as IPAMStore.updateBlock does.
+    block.sequenceNumber += 1n;
+    const cidrText = formatCIDR(block.cidr);
+    conditions.push(
+      { key: blockKV.key, modRevision: blockKV.modRevision },
+      { key: affinityKV.key, modRevision: affinityKV.modRevision },
+    );
+    writes.push({ type: "put", key: blockKV.key, value: encodeBlock(block) });
+    const out: IPAMAssignments = hinted.family === 4 ? result.ipv4 : result.ipv6;
+    out.ips.push(...ords.map((o) => ordinalToCIDRText(block, o)));
+    incrementHandle(handle, cidrText, ords.length);
+  }
+  if (handleId) {
+    const key = handleKey(handleId);
+    conditions.push({ key, modRevision: modOf(handleKV) });
+    writes.push({ type: "put", key, value: encodeHandle(handle) });
+  }
+  return { conditions, writes, outcome: result };
+}
+
+/** AutoAssign in one read and one transaction, or undefined (nothing written) to fall back. */
+export async function fastAutoAssign(
+  kv: KVStore,
+  inventory: InventoryReads,
+  req: AutoAssignRequest,
+  host: string,
+  hints: BlockHints,
+  now: Date,
+): Promise<AutoAssignResult | undefined> {
+  const blocks = hintedBlocks(req, host, hints);
+  if (!blocks) return undefined;
+  const handleId = sanitiseHandle(req.handleId);
+  const request = { ...req, ...(handleId ? { handleId } : {}) };
+  const { results } = await kv.readMany(assignReads(inventory, host, blocks, handleId));
+  let plan: FastPlan<AutoAssignResult> | undefined;
+  try {
+    plan = planAssign(request, host, blocks, inventory, results, now);
+  } catch {
+    // Whatever failed to decode or select, the general path reports it properly.
+    return undefined;
+  }
+  if (!plan) return undefined;
+  const committed = await kv.commit(plan.conditions, plan.writes);
+  return committed.succeeded ? plan.outcome : undefined;
+}
+
+/** The batched read of a release: the handles, the hinted blocks, then what release consults. */
+export function releaseReads(
+  inventory: InventoryReads,
+  host: string,
+  handleIds: readonly string[],
+  blocks: readonly CIDR[],
+): KVRead[] {
+  return [
+    ...handleIds.map((id) => ({ key: handleKey(id) })),
+    ...blocks.map((cidr) => ({ key: blockKey(cidr) })),
+    { key: CONFIG_KEY },
+    ...inventory.reads(host),
+  ];
+}
+
+/** Released addresses per handle; undefined for a handle that did not exist. */
+export type ReleaseOutcome = Map<string, string[] | undefined>;
+
+/** Decides the release of every handle from the batched read, or undefined to fall back. */
+export function planRelease(
+  host: string,
+  /** Sanitised IDs (as stored), and the names the caller knows them by. */
+  handleIds: readonly string[],
+  names: readonly string[],
+  blocks: readonly CIDR[],
+  inventory: InventoryReads,
+  results: KeyValue[][],
+  now: Date,
+): FastPlan<ReleaseOutcome> | undefined {
+  const nHandles = handleIds.length;
+  const base = nHandles + blocks.length;
+  const snapshot = inventory.decode(results.slice(base + 1));
+  const config = ipamConfigOf(snapshot, results[base]?.[0]);
+  const pools = poolsFromResources(snapshot.pools);
+  const byCidr = new Map<string, { kv: KeyValue; block: ReturnType<typeof decodeBlock> }>();
+  blocks.forEach((cidr, i) => {
+    const kv = results[nHandles + i]?.[0];
+    if (kv) byCidr.set(formatCIDR(cidr), { kv, block: decodeBlock(kv.value) });
+  });
+  const mine = ownerString(hostOwner(host));
+  const touched = new Set<string>();
+  const conditions: KVCondition[] = [];
+  const writes: KVWrite[] = [];
+  const outcome: ReleaseOutcome = new Map();
+  for (const [i, id] of handleIds.entries()) {
+    const handleKV = results[i]?.[0];
+    const name = names[i] ?? id;
+    if (!handleKV) {
+      outcome.set(name, undefined);
+      continue;
+    }
+    const handle = decodeHandle(handleKV.value);
+    const released: string[] = [];
+    for (const cidrText of Object.keys(handle.block)) {
+      const entry = byCidr.get(cidrText);
+      // A block we did not read, or one that is not this host's, is the general path's job.
+      if (!entry || entry.block.affinity !== mine) return undefined;
+      const block = entry.block;
+      if (!touched.has(cidrText)) garbageCollect(block, config.ipCooldownSeconds, now);
+      const ords = ordinalsForHandle(block, id);
+      released.push(...ords.map((o) => formatIP(ordinalToIP(block, o))));
+      releaseOrdinals(block, ords, now);
+      garbageCollect(block, config.ipCooldownSeconds, now);
+      touched.add(cidrText);
+    }
+    // Every entry goes (the general path drops over-counts too), so the handle goes.
+    conditions.push({ key: handleKV.key, modRevision: handleKV.modRevision });
+    writes.push({ type: "delete", key: handleKV.key });
+    outcome.set(name, released);
+  }
+  for (const cidrText of touched) {
+    const { kv, block } = byCidr.get(cidrText)!;
+    if (isEmpty(block)) {
+      // An empty block whose pool no longer selects this node gives up its affinity: general path.
+      const pool = poolContainingCIDR(pools, block.cidr);
+      if (pool && !(snapshot.node && selectorMatches(pool.nodeSelector, snapshot.node.metadata.labels ?? {})))
+        return undefined;
+    }
+    block.sequenceNumber += 1n;
+    conditions.push({ key: kv.key, modRevision: kv.modRevision });
+    writes.push({ type: "put", key: kv.key, value: encodeBlock(block) });
+  }
+  return { conditions, writes, outcome };
+}
+
+/**
+ * Releases several handles (the CNI's current and legacy handle IDs) in one read and one
+ * transaction when their blocks are the hinted ones; undefined (nothing written) to fall back.
+ */
+export async function fastReleaseHandles(
+  kv: KVStore,
+  inventory: InventoryReads,
+  handleIds: readonly string[],
+  host: string,
+  hints: BlockHints,
+  now: Date,
+): Promise<ReleaseOutcome | undefined> {
+  const ids = handleIds.map((id) => sanitiseHandle(id) ?? id);
+  const blocks: CIDR[] = [];
+  for (const family of [4, 6] as const) {
+    const text = hints.get(host, family);
+    const cidr = text ? parseCIDR(text) : undefined;
+    if (cidr) blocks.push(cidr);
+  }
+  const { results } = await kv.readMany(releaseReads(inventory, host, ids, blocks));
+  let plan: FastPlan<ReleaseOutcome> | undefined;
+  try {
+    plan = planRelease(host, ids, handleIds, blocks, inventory, results, now);
+  } catch {
+    return undefined;
+  }
+  if (!plan) return undefined;
+  if (plan.writes.length === 0) return plan.outcome;
+  const committed = await kv.commit(plan.conditions, plan.writes);
+  return committed.succeeded ? plan.outcome : undefined;
+}
