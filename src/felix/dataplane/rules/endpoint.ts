@@ -2,7 +2,8 @@ import { type PolicyID, policyIdKey, type TierInfo, type WorkloadEndpoint } from
 import type { RenderConfig } from "./config.js";
 import { markClear, markMatch } from "./marks.js";
 import { type Direction, policyChain, profileChain } from "./names.js";
-import type { RuleBody } from "./policy.js";
+import { endOfTierPrefix, noProfileMatchPrefix } from "./nflog.js";
+import { nftNflog, type RuleBody } from "./policy.js";
 
 /** Which policy and profile chains exist, so a missing one fails closed instead of breaking the load. */
 export interface ChainCatalogue {
@@ -46,7 +47,10 @@ export function renderEndpointChain(
     out.push({ body: `jump ${profileChain(dir, profile)}` });
     out.push({ body: `${markMatch(marks.accept, true)} return`, note: "Return if profile accepted" });
   }
-  out.push({ body: cfg.denyAction, note: "Drop if no profiles matched" });
+  out.push({
+    body: `${nftNflog(cfg, dir, () => noProfileMatchPrefix(dir))}${cfg.denyAction}`,
+    note: "Drop if no profiles matched",
+  });
   return out;
 }
 
@@ -68,7 +72,7 @@ function tierRules(tier: TierInfo, dir: Direction, cfg: RenderConfig, known: Cha
   }
   if (tier.defaultAction !== "pass")
     out.push({
-      body: `${markMatch(marks.pass, false)} ${cfg.denyAction}`,
+      body: `${markMatch(marks.pass, false)} ${nftNflog(cfg, dir, () => endOfTierPrefix(dir, tier.name))}${cfg.denyAction}`,
       note: `End of tier ${tier.name}. Drop if no policies passed packet`,
     });
   return out;

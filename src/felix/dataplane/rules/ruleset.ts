@@ -272,6 +272,7 @@ export function renderPolicyTable(
           renderRuleList(policy.inboundRules, family, cfg, {
             ...owner,
             description: `Policy ${key} ingress`,
+            direction: "inbound",
           }),
         ),
         chain(
@@ -279,6 +280,7 @@ export function renderPolicyTable(
           renderRuleList(policy.outboundRules, family, cfg, {
             ...owner,
             description: `Policy ${key} egress`,
+            direction: "outbound",
           }),
         ),
       ];
@@ -294,6 +296,7 @@ export function renderPolicyTable(
         renderRuleList(profile.inboundRules, family, cfg, {
           ...owner,
           description: `Profile ${name} ingress`,
+          direction: "inbound",
         }),
       ),
     );
@@ -303,6 +306,7 @@ export function renderPolicyTable(
         renderRuleList(profile.outboundRules, family, cfg, {
           ...owner,
           description: `Profile ${name} egress`,
+          direction: "outbound",
         }),
       ),
     );
@@ -331,7 +335,7 @@ function tablePolicyChains(
   table: Exclude<HostTable, "filter">,
   hep: { policies: Record<HostTable, Set<string>>; profiles: Record<HostTable, Set<string>> },
 ): NftChain[] {
-  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop" };
+  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop", flowLogs: false };
   const prefix = `${table}-`;
   const out: NftChain[] = [];
   for (const key of [...hep.policies[table]].sort()) {
