@@ -68,6 +68,10 @@ export const policyDataplaneFactory: DataplaneFactory = (config, run, context) =
         config.FailsafeInboundHostPorts,
         DEFAULT_FAILSAFE_INBOUND,
       ),
+      // Either flow log output needs the verdicts NFLOGged.
+      flowLogs: ["FlowLogsFileEnabled", "FlowLogsHTTPEnabled"].some((name) =>
+        ["true", "1", "yes", "y", "t"].includes((config[name] ?? "").trim().toLowerCase()),
+      ),
       failsafeOutbound: parseFailsafePorts(
         "FailsafeOutboundHostPorts",
         config.FailsafeOutboundHostPorts,
