@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { labDockerUp } from "./docker.js";
 import { DualStackError, type Family, parseAnnotations, parseFamily, parsePinned } from "./dualstack.js";
+import { registerFlowCommands } from "./flows-cli.js";
 import { hostEndpointCreate, nodeServe, nodeStatus } from "./hostendpoint.js";
 import { Lab } from "./lab.js";
 import { type LabNetwork, parseNetwork } from "./network.js";
@@ -99,6 +100,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     )
     .option("--ipv6", "dual stack: IPv6 node addresses, an IPv6 pool and an IPv6 address per pod")
     .option("--typha <N>", "also run N Typhas and point every node's Felix and confd at them", intOption, 0)
+    .option("--flow-logs", "every node's Felix logs flows (see `calico-lab flows` and `calico-lab ui`)")
     .action(
       async (o: {
         nodes: number;
@@ -109,6 +111,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         encap?: string;
         crossSubnet?: boolean;
         mtu?: number;
+        flowLogs?: boolean;
       }) => {
         let network: LabNetwork | undefined;
         try {
@@ -119,7 +122,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         } catch (err) {
           program.error(`calico-lab: ${(err as Error).message}`, { exitCode: 2 });
         }
-        await lab.up(o.nodes, progress, network, { ipv6: o.ipv6 === true, typha: o.typha });
+        await lab.up(o.nodes, progress, network, {
+          ipv6: o.ipv6 === true,
+          typha: o.typha,
+          flowLogs: o.flowLogs === true,
+        });
         process.stdout.write(
           `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,
         );
@@ -329,6 +336,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       }
       process.stdout.write(`${out.join("\n\n")}\n`);
     });
+  registerFlowCommands(program, lab);
   try {
     await program.parseAsync(argv);
   } catch (err) {
