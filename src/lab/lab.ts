@@ -42,6 +42,11 @@ import { MAX_TYPHAS, startTyphas } from "./typha.js";
 export class Lab {
   constructor(readonly paths: LabPaths = labPaths()) {}
 
+  /** The running lab's record (the web view reads it on every refresh). */
+  currentState(): LabState {
+    return this.state();
+  }
+
   private state(): LabState {
     const s = loadState(this.paths);
     if (!s?.etcd) throw new LabError("no lab is running: start one with `calico-lab up`");
