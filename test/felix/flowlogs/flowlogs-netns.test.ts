@@ -26,13 +26,22 @@ afterAll(async () => {
   await lab?.close();
 }, 60_000);
 
+/** Waits until the collector has read every NFLOG packet queued so far (a loaded host lags). */
+async function settled(): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 60 && collector.packetsRead !== last; i++) {
+    last = collector.packetsRead;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
 describe("flow logs from the kernel", () => {
   it("names the denying policy and rule and counts every denied packet", async (ctx) => {
     if (!lab) return ctx.skip(`${missing} is not installed`);
     const { a, b } = lab;
     const send = `const s=require("dgram").createSocket("udp4");s.bind(42001,()=>{for(let i=0;i<5;i++)s.send("denied",9,"${b.ipv4}");setTimeout(()=>process.exit(0),300)})`;
     await a.ns.execOk([process.execPath, "-e", send]);
-    await new Promise((r) => setTimeout(r, 500));
+    await settled();
     const mine = (await collector.flush()).filter((r) => r.source_port === 42001);
     const dst = mine.filter((r) => r.reporter === "dst");
     expect(dst.map((r) => r.action)).toEqual(["deny"]);
@@ -68,7 +77,7 @@ describe("flow logs from the kernel", () => {
       "10000",
     ]);
     expect(Number(out.stdout.trim())).toBe(flows);
-    await new Promise((r) => setTimeout(r, 1_000));
+    await settled();
     const records = await collector.flush();
     const inRange = records.filter((r) => r.dest_port >= first && r.dest_port < first + flows);
     for (const reporter of ["src", "dst"] as const) {
