@@ -68,8 +68,8 @@ describe("nftables NFLOG rules", () => {
   it("logs each verdict to its direction's group, naming policy and rule index", () => {
     const cfg = defaultRenderConfig({ flowLogs: true });
     expect(renderRuleList(rules, 4, cfg, { ...owner, direction: "inbound" }).map((r) => r.body)).toEqual([
-      'meta l4proto 6 meta mark set meta mark | 0x00040000 log prefix "DPI0|np/prod/web" group 1 snaplen 80 drop',
-      'meta mark set meta mark | 0x00010000 log prefix "API1|np/prod/web" group 1 snaplen 80 return',
+      'meta l4proto 6 meta mark set meta mark | 0x00040000 log prefix "DPI0|np/prod/web" group 1 snaplen 48 queue-threshold 32 drop',
+      'meta mark set meta mark | 0x00010000 log prefix "API1|np/prod/web" group 1 snaplen 48 queue-threshold 32 return',
     ]);
     expect(renderRuleList(rules, 4, cfg, { ...owner, direction: "outbound" })[1]?.body).toContain(
       '"APE1|np/prod/web" group 2',
@@ -84,9 +84,9 @@ describe("nftables NFLOG rules", () => {
       hasProfile: () => true,
     }).map((r) => r.body);
     expect(bodies).toContain(
-      'meta mark & 0x00020000 == 0x00000000 log prefix "DPI|default" group 1 snaplen 80 drop',
+      'meta mark & 0x00020000 == 0x00000000 log prefix "DPI|default" group 1 snaplen 48 queue-threshold 32 drop',
     );
-    expect(bodies.at(-1)).toBe('log prefix "DRI" group 1 snaplen 80 drop');
+    expect(bodies.at(-1)).toBe('log prefix "DRI" group 1 snaplen 48 queue-threshold 32 drop');
   });
 });
 

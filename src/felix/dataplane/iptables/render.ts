@@ -23,6 +23,7 @@ import type { Direction } from "../rules/names.js";
 import { ALL_VXLAN_NET } from "../rules/names.js";
 import {
   endOfTierPrefix,
+  NFLOG_QUEUE_THRESHOLD,
   NFLOG_SNAPLEN,
   nflogGroup,
   noProfileMatchPrefix,
@@ -180,7 +181,7 @@ function staticChains(family: Family, cfg: RenderConfig, hosts = false, vxlan = 
 
 /** The NFLOG target naming a verdict (flow logs), as Calico spells it. */
 function nflog(dir: Direction, prefix: string): string {
-  return `-j NFLOG --nflog-group ${nflogGroup(dir)} --nflog-prefix "${prefix}" --nflog-size ${NFLOG_SNAPLEN}`;
+  return `-j NFLOG --nflog-group ${nflogGroup(dir)} --nflog-prefix "${prefix}" --nflog-size ${NFLOG_SNAPLEN} --nflog-threshold ${NFLOG_QUEUE_THRESHOLD}`;
 }
 
 /**

@@ -16,8 +16,14 @@ import type { Direction } from "./names.js";
 /** Group 1 carries inbound (to-workload) verdicts, group 2 outbound. */
 export const NFLOG_INBOUND_GROUP = 1;
 export const NFLOG_OUTBOUND_GROUP = 2;
-/** Bytes of each logged packet copied to the reader: enough for the IP and transport headers. */
-export const NFLOG_SNAPLEN = 80;
+/** Bytes of each logged packet copied to the reader: the IP header and the ports. */
+export const NFLOG_SNAPLEN = 48;
+/**
+ * Packets the kernel gathers into one netlink message before waking the reader (it still sends
+ * a partial batch after a second): at thousands of new flows a second, one wake-up per packet
+ * costs more than the logging itself.
+ */
+export const NFLOG_QUEUE_THRESHOLD = 32;
 
 const MAX_PREFIX = 63;
 const KEEP = 10;

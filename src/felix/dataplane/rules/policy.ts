@@ -4,7 +4,7 @@ import type { RenderConfig } from "./config.js";
 import { markSet } from "./marks.js";
 import { renderMatches } from "./match.js";
 import type { Direction } from "./names.js";
-import { NFLOG_SNAPLEN, nflogGroup, ownerId, rulePrefix } from "./nflog.js";
+import { NFLOG_QUEUE_THRESHOLD, NFLOG_SNAPLEN, nflogGroup, ownerId, rulePrefix } from "./nflog.js";
 
 export interface RuleBody {
   body: string;
@@ -26,7 +26,7 @@ export interface RuleOwner {
 /** nft's NFLOG statement for a verdict, or "" when flow logs are off. */
 export function nftNflog(cfg: RenderConfig, dir: Direction | undefined, prefix: () => string): string {
   if (!cfg.flowLogs || dir === undefined) return "";
-  return `log prefix "${prefix()}" group ${nflogGroup(dir)} snaplen ${NFLOG_SNAPLEN} `;
+  return `log prefix "${prefix()}" group ${nflogGroup(dir)} snaplen ${NFLOG_SNAPLEN} queue-threshold ${NFLOG_QUEUE_THRESHOLD} `;
 }
 
 export function logPrefix(template: string, owner: RuleOwner): string {
