@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(curl openssl etcd-server etcd-client iproute2 nftables iptables ipset conntrack podman runc containernetworking-plugins busybox-static bird2 gobgpd frr iperf3 tcpdump socat docker.io)
+PACKAGES=(curl openssl etcd-server etcd-client iproute2 nftables iptables ipset conntrack podman runc containernetworking-plugins busybox-static bird2 gobgpd frr iperf3 tcpdump socat docker.io chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

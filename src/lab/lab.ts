@@ -6,11 +6,13 @@
  * lives in its own module (nodes, pods, status, the datastore, the fabric).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import type { FlowFilter, FlowLog } from "../felix/flowlogs/index.js";
 import { run, runOk } from "../lib/exec.js";
 import { etcdUrl, startEtcd } from "./datastore.js";
 import { labDockerDown } from "./docker.js";
 import { addFabricIPv6, type Family } from "./dualstack.js";
 import { createBridge, enableRouting } from "./fabric.js";
+import { followFlows, readFlows } from "./flows.js";
 import { DEFAULT_NETWORK, fabricBridges, type LabNetwork, usesBgp } from "./network.js";
 import {
   addNodeNamespace,
@@ -46,6 +48,11 @@ const START_BATCH = 4;
 export class Lab {
   constructor(readonly paths: LabPaths = labPaths()) {}
 
+  /** The running lab's record (the web view reads it on every refresh). */
+  currentState(): LabState {
+    return this.state();
+  }
+
   private state(): LabState {
     const s = loadState(this.paths);
     if (!s?.etcd) throw new LabError("no lab is running: start one with `calico-lab up`");
@@ -64,7 +71,7 @@ export class Lab {
     nodes: number,
     progress: Progress,
     network: LabNetwork = DEFAULT_NETWORK,
-    opts: { ipv6?: boolean; typha?: number; routeReflectors?: number } = {},
+    opts: { ipv6?: boolean; typha?: number; routeReflectors?: number; flowLogs?: boolean } = {},
   ): Promise<void> {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES)
       throw new LabError(`--nodes must be between 1 and ${MAX_NODES}, not ${nodes}`);
@@ -86,6 +93,7 @@ export class Lab {
       namespaces: {},
       pods: {},
       ...(opts.ipv6 ? { ipv6: true } : {}),
+      ...(opts.flowLogs ? { flowLogs: true } : {}),
     };
     if (network !== DEFAULT_NETWORK) state.network = network;
     mkdirSync(this.paths.dir, { recursive: true });
@@ -269,6 +277,14 @@ export class Lab {
 
   matrix(port: number, protocol: string, family?: Family): Promise<pods.MatrixCell[]> {
     return pods.matrix(this.state(), port, protocol, family);
+  }
+
+  flows(filter: FlowFilter = {}): FlowLog[] {
+    return readFlows(this.paths, this.state(), filter);
+  }
+
+  followFlows(filter: FlowFilter, emit: (r: FlowLog) => void, signal?: AbortSignal): Promise<void> {
+    return followFlows(this.paths, this.state(), filter, emit, signal);
   }
 
   status(): Promise<string> {

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { labDockerUp } from "./docker.js";
 import { DualStackError, type Family, parseAnnotations, parseFamily, parsePinned } from "./dualstack.js";
+import { registerFlowCommands } from "./flows-cli.js";
 import { hostEndpointCreate, nodeServe, nodeStatus } from "./hostendpoint.js";
 import { Lab } from "./lab.js";
 import { type LabNetwork, parseNetwork } from "./network.js";
@@ -105,6 +106,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       intOption,
       0,
     )
+    .option("--flow-logs", "every node's Felix logs flows (see `calico-lab flows` and `calico-lab ui`)")
     .action(
       async (o: {
         nodes: number;
@@ -116,6 +118,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         crossSubnet?: boolean;
         mtu?: number;
         routeReflectors: number;
+        flowLogs?: boolean;
       }) => {
         let network: LabNetwork | undefined;
         try {
@@ -130,6 +133,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
           ipv6: o.ipv6 === true,
           typha: o.typha,
           routeReflectors: o.routeReflectors,
+          flowLogs: o.flowLogs === true,
         });
         process.stdout.write(
           `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,
@@ -368,6 +372,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       }
       process.stdout.write(`${out.join("\n\n")}\n`);
     });
+  registerFlowCommands(program, lab);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -11,6 +11,7 @@ import { TUNNEL_TYPES, tunnelHandle } from "../node/index.js";
 import { withClient } from "./datastore.js";
 import { addNodeIPv6, ipv6NodeEnv } from "./dualstack.js";
 import { attachHost } from "./fabric.js";
+import { flowLogEnv } from "./flows.js";
 import { DEFAULT_NETWORK, encapEnv, type LabNetwork, nodeAddress, usesBgp } from "./network.js";
 import { BIN, detached, killAndWait, LabError, nsPath, type Progress, sleep } from "./processes.js";
 import { type LabNode, type LabPaths, type LabState, loadState, saveState } from "./state.js";
@@ -58,6 +59,7 @@ export function nodeEnv(
     FELIX_LOGFILEPATH: "none",
     FELIX_LOGSEVERITYSCREEN: "Info",
     FELIX_MTUFILEPATH: join(d, "mtu"),
+    ...flowLogEnv(paths, name, loadState(paths)?.flowLogs === true),
   };
 }
 

@@ -46,6 +46,8 @@ export interface LabState {
   routeReflectors?: string[];
   /** `up --ipv6`: nodes, pools and pods get IPv6 too. */
   ipv6?: boolean;
+  /** `up --flow-logs`: every node's Felix writes flow logs (see flows.ts). */
+  flowLogs?: boolean;
   namespaceAnnotations?: Record<string, Record<string, string>>;
   pods: Record<string, LabPod>;
 }

@@ -72,6 +72,10 @@ export function renderConfigFromFelix(
       config.FailsafeInboundHostPorts,
       DEFAULT_FAILSAFE_INBOUND,
     ),
+    // Either flow log output needs the verdicts NFLOGged.
+    flowLogs: ["FlowLogsFileEnabled", "FlowLogsHTTPEnabled"].some((name) =>
+      ["true", "1", "yes", "y", "t"].includes((config[name] ?? "").trim().toLowerCase()),
+    ),
     failsafeOutbound: parseFailsafePorts(
       "FailsafeOutboundHostPorts",
       config.FailsafeOutboundHostPorts,

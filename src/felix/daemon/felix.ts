@@ -25,6 +25,8 @@ import {
   type ToDataplane,
 } from "../calc/index.js";
 import { type CommandRunner, InterfaceMonitor, localRunner } from "../dataplane/index.js";
+import { ownerId } from "../dataplane/rules/nflog.js";
+import { EndpointLookup, FlowLogCollector } from "../flowlogs/index.js";
 import { type DaemonDataplane, type DataplaneFactory, policyDataplaneFactory } from "./dataplane.js";
 import { felixDatastoreConfig } from "./datastore-config.js";
 import { FelixMetrics } from "./metrics.js";
@@ -143,6 +145,10 @@ class Felix {
   #syncer?: { start(): void; stop(): Promise<void> };
   #dataplane?: DaemonDataplane;
   #monitor?: InterfaceMonitor;
+  #flows?: FlowLogCollector;
+  readonly #endpoints = new EndpointLookup();
+  /** Active policies' tiers by their flow-log id (`np/ns/name`), for the flow log's policy field. */
+  readonly #policyTiers = new Map<string, string>();
   #config?: Record<string, string>;
   #inSync = false;
   #firstApplyDone = false;
@@ -197,6 +203,7 @@ class Felix {
       const server = await serveMetrics(this.metrics, p.prometheusMetricsHost, p.prometheusMetricsPort);
       this.#servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
     }
+    if (p.flowLogs.enabled) await this.#startFlowLogs();
     const callbacks = {
       onStatus: (s: SyncStatus) => this.#onStatus(s),
       onUpdates: (u: SyncUpdate[]) => this.#onUpdates(u),
@@ -225,6 +232,31 @@ class Felix {
     this.#timers.push(setInterval(() => this.#reportHealth(), REPORT_INTERVAL_MS));
     this.#periodic(p.policyRefreshInterval, "policy");
     this.#periodic(p.routeRefreshInterval, "route");
+  }
+
+  async #startFlowLogs(): Promise<void> {
+    const f = this.params.flowLogs;
+    this.#flows = new FlowLogCollector({
+      host: this.hostname,
+      run: this.#run,
+      flushIntervalSeconds: f.flushInterval,
+      ...(f.fileEnabled
+        ? {
+            file: {
+              directory: f.fileDirectory,
+              maxFiles: f.fileMaxFiles,
+              maxFileSizeMB: f.fileMaxFileSizeMB,
+            },
+          }
+        : {}),
+      ...(f.httpEnabled ? { http: { host: f.httpHost, port: f.httpPort } } : {}),
+      lookup: (ip) => this.#endpoints.lookup(ip),
+      tierOf: (id) => this.#policyTiers.get(id),
+      log: this.log.child({ component: "flowlogs" }),
+      onFlush: (records) => this.metrics.flowLogsFlushed(records),
+    });
+    await this.#flows.start();
+    this.#servers.push({ close: () => this.#flows?.stop() ?? Promise.resolve() });
   }
 
   #periodic(seconds: number, what: string): void {
@@ -260,6 +292,7 @@ class Felix {
     const end = this.metrics.updateTime.startTimer();
     for (const u of updates) {
       this.#graph.onUpdate({ kind: u.source, key: u.key, value: u.value });
+      if (this.#flows && u.source === "WorkloadEndpoint") this.#endpoints.onWorkloadEndpoint(u.key, u.value);
       this.metrics.updatesProcessed.labels(u.source).inc();
       this.#count(u);
     }
@@ -326,6 +359,12 @@ class Felix {
       return;
     }
     if (msg.type === "InSync") this.log.info("Calculation graph in sync with the datastore");
+    if (this.#flows && (msg.type === "ActivePolicyUpdate" || msg.type === "ActivePolicyRemove")) {
+      const kind = msg.id.kind === "GlobalNetworkPolicy" ? "gnp" : "np";
+      const id = ownerId(kind, msg.id.namespace, msg.id.name);
+      if (msg.type === "ActivePolicyUpdate") this.#policyTiers.set(id, msg.id.tier);
+      else this.#policyTiers.delete(id);
+    }
     this.#dataplane?.onUpdate(msg);
   }
 

@@ -25,6 +25,7 @@ export class FelixMetrics {
   readonly execTime: client.Summary;
   readonly commandCalls: Record<string, client.Counter>;
   readonly commandErrors: Record<string, client.Counter>;
+  readonly flowLogsWritten: client.Counter<"action">;
 
   constructor(hostname: string) {
     const r = [this.registry];
@@ -118,6 +119,12 @@ export class FelixMetrics {
       help: "Microseconds taken by commands Felix runs.",
       registers: r,
     });
+    this.flowLogsWritten = new client.Counter({
+      name: "felix_collector_flow_logs_written",
+      help: "Flow log records written, by action.",
+      labelNames: ["action"],
+      registers: r,
+    });
     this.commandCalls = {};
     this.commandErrors = {};
     for (const [cmd, prefix] of [
@@ -141,6 +148,10 @@ export class FelixMetrics {
   setResyncState(status: keyof typeof RESYNC_STATE): void {
     this.resyncState.set(RESYNC_STATE[status]);
     if (status === "ResyncInProgress") this.resyncsStarted.inc();
+  }
+
+  flowLogsFlushed(records: ReadonlyArray<{ action: string }>): void {
+    for (const rec of records) this.flowLogsWritten.labels(rec.action).inc();
   }
 
   /** Wraps a runner so every command is timed and nft/iptables/ipset calls are counted. */

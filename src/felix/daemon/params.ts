@@ -24,6 +24,20 @@ export interface FelixParams {
   routeRefreshInterval: number;
   /** Seconds the main loop may go without reporting before it counts as not live. */
   dataplaneWatchdogTimeout: number;
+  flowLogs: FlowLogParams;
+}
+
+/** Flow logs: on when either output is; records are written every `flushInterval` seconds. */
+export interface FlowLogParams {
+  enabled: boolean;
+  fileEnabled: boolean;
+  fileDirectory: string;
+  fileMaxFiles: number;
+  fileMaxFileSizeMB: number;
+  flushInterval: number;
+  httpEnabled: boolean;
+  httpHost: string;
+  httpPort: number;
 }
 
 export class FelixConfigError extends Error {}
@@ -64,6 +78,36 @@ function seconds(raw: Record<string, string>, name: string, dflt: number): numbe
   return total;
 }
 
+function positiveInt(raw: Record<string, string>, name: string, dflt: number): number {
+  const v = raw[name];
+  if (v === undefined) return dflt;
+  const n = Number(v.trim());
+  if (!Number.isInteger(n) || n < 1)
+    throw new FelixConfigError(`invalid value for ${name}: '${v}' is not a whole number of at least 1`);
+  return n;
+}
+
+export function parseFlowLogParams(r: Record<string, string>): FlowLogParams {
+  const fileEnabled = bool(r, "FlowLogsFileEnabled", false);
+  const httpEnabled = bool(r, "FlowLogsHTTPEnabled", false);
+  const flushInterval = seconds(r, "FlowLogsFlushInterval", 300);
+  if (flushInterval <= 0)
+    throw new FelixConfigError(
+      `invalid value for FlowLogsFlushInterval: '${r.FlowLogsFlushInterval}' must be > 0`,
+    );
+  return {
+    enabled: fileEnabled || httpEnabled,
+    fileEnabled,
+    fileDirectory: r.FlowLogsFileDirectory ?? "/var/log/calico/flowlogs",
+    fileMaxFiles: positiveInt(r, "FlowLogsFileMaxFiles", 5),
+    fileMaxFileSizeMB: positiveInt(r, "FlowLogsFileMaxFileSizeMB", 100),
+    flushInterval,
+    httpEnabled,
+    httpHost: r.FlowLogsHTTPHost ?? "localhost",
+    httpPort: port(r, "FlowLogsHTTPPort", 9098),
+  };
+}
+
 function severity(raw: Record<string, string>, name: string, dflt: string): string {
   const v = raw[name] ?? dflt;
   if (!pinoLevel(v))
@@ -99,5 +143,6 @@ export function parseFelixParams(raw: Readonly<Record<string, string>>): FelixPa
       : seconds(r, "IptablesRefreshInterval", 180),
     routeRefreshInterval: seconds(r, "RouteRefreshInterval", 90),
     dataplaneWatchdogTimeout: Math.max(20, seconds(r, "DataplaneWatchdogTimeout", 90)),
+    flowLogs: parseFlowLogParams(r),
   };
 }

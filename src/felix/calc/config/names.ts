@@ -351,6 +351,14 @@ export const LOCAL_ONLY: readonly string[] = [
   "TyphaURISAN",
   // calico-ts: where the pod MTU is written for the CNI plugin (Calico fixes /var/lib/calico/mtu).
   "MTUFilePath",
+  // Flow logs to a file (Calico Enterprise's parameter names) and, calico-ts's own, over HTTP.
+  "FlowLogsFileEnabled",
+  "FlowLogsFileDirectory",
+  "FlowLogsFileMaxFiles",
+  "FlowLogsFileMaxFileSizeMB",
+  "FlowLogsHTTPEnabled",
+  "FlowLogsHTTPHost",
+  "FlowLogsHTTPPort",
 ];
 
 /** Every parameter name known here, by lower-case name, for case-insensitive env/file lookup. */

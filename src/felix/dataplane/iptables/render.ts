@@ -20,7 +20,17 @@ import {
 } from "../rules/host-endpoints.js";
 import { hex } from "../rules/marks.js";
 import { renderMemo } from "../rules/memo.js";
+import type { Direction } from "../rules/names.js";
 import { ALL_VXLAN_NET } from "../rules/names.js";
+import {
+  endOfTierPrefix,
+  NFLOG_QUEUE_THRESHOLD,
+  NFLOG_SNAPLEN,
+  nflogGroup,
+  noProfileMatchPrefix,
+  ownerId,
+  rulePrefix,
+} from "../rules/nflog.js";
 import { type PlannedTier, planEndpointChain } from "../rules/plan.js";
 import { logPrefix, type RuleOwner } from "../rules/policy.js";
 import type { DesiredPolicyState } from "../state.js";
@@ -171,14 +181,45 @@ function staticChains(family: Family, cfg: RenderConfig, hosts = false, vxlan = 
   ];
 }
 
-function verdict(rule: { action: string }, cfg: RenderConfig, owner: RuleOwner): string[] {
+/** The NFLOG target naming a verdict (flow logs), as Calico spells it. */
+function nflog(dir: Direction, prefix: string): string {
+  return `-j NFLOG --nflog-group ${nflogGroup(dir)} --nflog-prefix "${prefix}" --nflog-size ${NFLOG_SNAPLEN} --nflog-threshold ${NFLOG_QUEUE_THRESHOLD}`;
+}
+
+/**
+ * The first rule carries the rule's match; the rest follow unconditionally and read the mark.
+ * With flow logs a marked verdict is NFLOGged between setting the mark and acting on it.
+ */
+function verdict(rule: { action: string }, cfg: RenderConfig, owner: RuleOwner, index: number): string[] {
   const { marks } = cfg;
+  const dir = owner.direction;
+  const logged = (action: "allow" | "deny" | "pass", bits: number): string[] =>
+    cfg.flowLogs && dir
+      ? [
+          `${mark(bits, true)} ${nflog(
+            dir,
+            rulePrefix(
+              action,
+              owner.kind === "pro",
+              dir,
+              index,
+              ownerId(owner.kind, owner.namespace, owner.name),
+            ),
+          )}`,
+        ]
+      : [];
   switch (rule.action) {
     case "allow":
-      return [setMark(marks.accept), `${mark(marks.accept, true)} -j RETURN`];
+      return [
+        setMark(marks.accept),
+        ...logged("allow", marks.accept),
+        `${mark(marks.accept, true)} -j RETURN`,
+      ];
     case "pass":
-      return [setMark(marks.pass), `${mark(marks.pass, true)} -j RETURN`];
+      return [setMark(marks.pass), ...logged("pass", marks.pass), `${mark(marks.pass, true)} -j RETURN`];
     case "deny":
+      if (cfg.flowLogs && dir)
+        return [setMark(marks.drop), ...logged("deny", marks.drop), `${mark(marks.drop, true)} ${deny(cfg)}`];
       return [deny(cfg)];
     default: {
       const limit =
@@ -198,12 +239,12 @@ function ruleList(
   owner: RuleOwner,
 ): string[] {
   const out: string[] = [];
-  for (const rule of rules) {
-    const [first, second] = verdict(rule, cfg, owner);
+  for (const [index, rule] of rules.entries()) {
+    const [first, ...rest] = verdict(rule, cfg, owner, index);
     for (const match of renderIptablesMatches(rule, family)) {
       out.push([match, first].filter((x) => x).join(" "));
       // The verdict's return is unconditional on the match: the mark says whether it matched.
-      if (second) out.push(second);
+      out.push(...rest);
     }
   }
   return out;
@@ -232,7 +273,10 @@ function tierRules(tier: PlannedTier, dir: "inbound" | "outbound", cfg: RenderCo
     out.push(`${mark(marks.pass, false)} -j ${policyChainName(dir, p.key)}`);
     out.push(`${mark(marks.accept, true)} -j RETURN`);
   }
-  if (tier.dropAtEnd) out.push(`${mark(marks.pass, false)} ${deny(cfg)}`);
+  if (tier.dropAtEnd) {
+    if (cfg.flowLogs) out.push(`${mark(marks.pass, false)} ${nflog(dir, endOfTierPrefix(dir, tier.name))}`);
+    out.push(`${mark(marks.pass, false)} ${deny(cfg)}`);
+  }
   return out;
 }
 
@@ -263,6 +307,7 @@ function endpointRules(
     out.push(`-j ${profileChainName(dir, profile.name)}`);
     out.push(`${mark(marks.accept, true)} -j RETURN`);
   }
+  if (cfg.flowLogs) out.push(nflog(dir, noProfileMatchPrefix(dir)));
   out.push(deny(cfg));
   return out;
 }
@@ -347,11 +392,11 @@ function policyChains(
     const rendered = renderMemo.get(cfg, policy, `ipt ${family} ${key}`, "", () => [
       chain(
         policyChainName("inbound", key),
-        ruleList(policy.inboundRules, family, cfg, { ...owner, description: "" }),
+        ruleList(policy.inboundRules, family, cfg, { ...owner, description: "", direction: "inbound" }),
       ),
       chain(
         policyChainName("outbound", key),
-        ruleList(policy.outboundRules, family, cfg, { ...owner, description: "" }),
+        ruleList(policy.outboundRules, family, cfg, { ...owner, description: "", direction: "outbound" }),
       ),
     ]);
     chains.push(...rendered);
@@ -359,9 +404,17 @@ function policyChains(
   for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wantedProfiles.has(name)) continue;
     const owner = { kind: "pro", name, namespace: "", tier: "", description: "" };
-    chains.push(chain(profileChainName("inbound", name), ruleList(profile.inboundRules, family, cfg, owner)));
     chains.push(
-      chain(profileChainName("outbound", name), ruleList(profile.outboundRules, family, cfg, owner)),
+      chain(
+        profileChainName("inbound", name),
+        ruleList(profile.inboundRules, family, cfg, { ...owner, direction: "inbound" }),
+      ),
+    );
+    chains.push(
+      chain(
+        profileChainName("outbound", name),
+        ruleList(profile.outboundRules, family, cfg, { ...owner, direction: "outbound" }),
+      ),
     );
   }
   return chains;
@@ -388,8 +441,8 @@ export function renderHostTableChains(
         c.rules.map((x) => x.body),
       ),
     );
-  // Reject is only valid in the filter table.
-  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop" };
+  // Reject is only valid in the filter table; flow logs cover the filter table's verdicts.
+  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop", flowLogs: false };
   chains.push(...policyChains(state, family, dropCfg, hep.policies[table], hep.profiles[table], false));
   return chains;
 }

@@ -28,6 +28,8 @@ export interface RenderConfig {
   /** `FailsafeInboundHostPorts` / `FailsafeOutboundHostPorts`, kept open on every host endpoint. */
   failsafeInbound: readonly FailsafePort[];
   failsafeOutbound: readonly FailsafePort[];
+  /** Flow logs on: each verdict also NFLOGs the packet with a prefix naming its rule (nflog.ts). */
+  flowLogs: boolean;
 }
 
 export function defaultRenderConfig(overrides: Partial<RenderConfig> = {}): RenderConfig {
@@ -45,6 +47,7 @@ export function defaultRenderConfig(overrides: Partial<RenderConfig> = {}): Rend
     allowIpipFromWorkloads: false,
     failsafeInbound: DEFAULT_FAILSAFE_INBOUND,
     failsafeOutbound: DEFAULT_FAILSAFE_OUTBOUND,
+    flowLogs: false,
     ...overrides,
   };
 }

@@ -2,8 +2,9 @@ import type { WorkloadEndpoint } from "../../calc/messages.js";
 import type { RenderConfig } from "./config.js";
 import { markClear, markMatch } from "./marks.js";
 import { type Direction, policyChain, profileChain } from "./names.js";
+import { endOfTierPrefix, noProfileMatchPrefix } from "./nflog.js";
 import { type ChainCatalogue, type PlannedTier, planEndpointChain } from "./plan.js";
-import type { RuleBody } from "./policy.js";
+import { nftNflog, type RuleBody } from "./policy.js";
 
 export type { ChainCatalogue } from "./plan.js";
 
@@ -44,7 +45,10 @@ export function renderEndpointChain(
     out.push({ body: `jump ${profileChain(dir, profile.name)}` });
     out.push({ body: `${markMatch(marks.accept, true)} return`, note: "Return if profile accepted" });
   }
-  out.push({ body: cfg.denyAction, note: "Drop if no profiles matched" });
+  out.push({
+    body: `${nftNflog(cfg, dir, () => noProfileMatchPrefix(dir))}${cfg.denyAction}`,
+    note: "Drop if no profiles matched",
+  });
   return out;
 }
 
@@ -64,7 +68,7 @@ function tierRules(tier: PlannedTier, dir: Direction, cfg: RenderConfig): RuleBo
   }
   if (tier.dropAtEnd)
     out.push({
-      body: `${markMatch(marks.pass, false)} ${cfg.denyAction}`,
+      body: `${markMatch(marks.pass, false)} ${nftNflog(cfg, dir, () => endOfTierPrefix(dir, tier.name))}${cfg.denyAction}`,
       note: `End of tier ${tier.name}. Drop if no policies passed packet`,
     });
   return out;

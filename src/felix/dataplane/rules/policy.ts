@@ -3,6 +3,8 @@ import type { Family } from "../nft/model.js";
 import type { RenderConfig } from "./config.js";
 import { markSet } from "./marks.js";
 import { renderMatches } from "./match.js";
+import type { Direction } from "./names.js";
+import { NFLOG_QUEUE_THRESHOLD, NFLOG_SNAPLEN, nflogGroup, ownerId, rulePrefix } from "./nflog.js";
 
 export interface RuleBody {
   body: string;
@@ -17,6 +19,14 @@ export interface RuleOwner {
   name: string;
   namespace: string;
   tier: string;
+  /** Which way the rules police; with flow logs on, it picks the NFLOG group and prefix. */
+  direction?: Direction;
+}
+
+/** nft's NFLOG statement for a verdict, or "" when flow logs are off. */
+export function nftNflog(cfg: RenderConfig, dir: Direction | undefined, prefix: () => string): string {
+  if (!cfg.flowLogs || dir === undefined) return "";
+  return `log prefix "${prefix()}" group ${nflogGroup(dir)} snaplen ${NFLOG_SNAPLEN} queue-threshold ${NFLOG_QUEUE_THRESHOLD} `;
 }
 
 export function logPrefix(template: string, owner: RuleOwner): string {
@@ -27,15 +37,25 @@ export function logPrefix(template: string, owner: RuleOwner): string {
   return text.replace(/["\\]/g, "_").slice(0, 127);
 }
 
-function verdict(rule: Rule, cfg: RenderConfig, owner: RuleOwner): string {
+function verdict(rule: Rule, cfg: RenderConfig, owner: RuleOwner, index: number): string {
   const { marks } = cfg;
+  const nflog = (action: "allow" | "deny" | "pass") =>
+    nftNflog(cfg, owner.direction, () =>
+      rulePrefix(
+        action,
+        owner.kind === "pro",
+        owner.direction ?? "inbound",
+        index,
+        ownerId(owner.kind, owner.namespace, owner.name),
+      ),
+    );
   switch (rule.action) {
     case "allow":
-      return `${markSet(marks.accept)} return`;
+      return `${markSet(marks.accept)} ${nflog("allow")}return`;
     case "pass":
-      return `${markSet(marks.pass)} return`;
+      return `${markSet(marks.pass)} ${nflog("pass")}return`;
     case "deny":
-      return `${markSet(marks.drop)} ${cfg.denyAction}`;
+      return `${markSet(marks.drop)} ${nflog("deny")}${cfg.denyAction}`;
     case "log": {
       const log = `log prefix "${logPrefix(cfg.logPrefix, owner)} "`;
       if (cfg.logActionRateLimit === undefined) return log;
@@ -55,8 +75,8 @@ export function renderRuleList(
   owner: RuleOwner,
 ): RuleBody[] {
   const out: RuleBody[] = [];
-  for (const rule of rules) {
-    const action = verdict(rule, cfg, owner);
+  for (const [index, rule] of rules.entries()) {
+    const action = verdict(rule, cfg, owner, index);
     for (const match of renderMatches(rule, family))
       out.push({ body: match ? `${match} ${action}` : action });
   }

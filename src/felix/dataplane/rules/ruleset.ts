@@ -294,6 +294,7 @@ export function renderPolicyTable(
           renderRuleList(policy.inboundRules, family, cfg, {
             ...owner,
             description: `Policy ${key} ingress`,
+            direction: "inbound",
           }),
         ),
         chain(
@@ -301,6 +302,7 @@ export function renderPolicyTable(
           renderRuleList(policy.outboundRules, family, cfg, {
             ...owner,
             description: `Policy ${key} egress`,
+            direction: "outbound",
           }),
         ),
       ];
@@ -316,6 +318,7 @@ export function renderPolicyTable(
         renderRuleList(profile.inboundRules, family, cfg, {
           ...owner,
           description: `Profile ${name} ingress`,
+          direction: "inbound",
         }),
       ),
       chain(
@@ -323,6 +326,7 @@ export function renderPolicyTable(
         renderRuleList(profile.outboundRules, family, cfg, {
           ...owner,
           description: `Profile ${name} egress`,
+          direction: "outbound",
         }),
       ),
     ]))
@@ -352,7 +356,7 @@ function tablePolicyChains(
   table: Exclude<HostTable, "filter">,
   hep: { policies: Record<HostTable, Set<string>>; profiles: Record<HostTable, Set<string>> },
 ): NftChain[] {
-  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop" };
+  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop", flowLogs: false };
   const prefix = `${table}-`;
   const out: NftChain[] = [];
   for (const key of [...hep.policies[table]].sort()) {
