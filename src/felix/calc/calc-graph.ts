@@ -16,7 +16,7 @@ import { EventSequencer } from "./event-sequencer.js";
 import { type Contributor, IPSetIndex } from "./ipset-index.js";
 import type { ToDataplane } from "./messages.js";
 import type { ModelEndpoint, ModelNetworkSet } from "./model/types.js";
-import { type CalcUpdate, UpdateProcessor } from "./model/update-processor.js";
+import { type CalcUpdate, type InvalidValueHook, UpdateProcessor } from "./model/update-processor.js";
 import { Passthru } from "./passthru.js";
 import { PolicyResolver } from "./policy-resolver.js";
 import { RouteResolver } from "./route-resolver.js";
@@ -28,6 +28,8 @@ export interface CalcGraphOptions {
   /** This host's name (Felix's `FelixHostname`): selects local endpoints and per-host config. */
   hostname: string;
   local?: LocalConfig;
+  /** Told about each datastore value that fails validation (and is treated as deleted). */
+  onInvalid?: InvalidValueHook;
 }
 
 export interface CalcGraphStats {
@@ -62,7 +64,7 @@ function networkSetContributor(ns: ModelNetworkSet): Contributor {
 }
 
 export class CalcGraph {
-  readonly #processor = new UpdateProcessor();
+  readonly #processor: UpdateProcessor;
   readonly #dispatcher = new Dispatcher();
   readonly #sequencer = new EventSequencer();
   readonly #ipSets: IPSetIndex;
@@ -76,6 +78,7 @@ export class CalcGraph {
   #inSyncSent = false;
 
   constructor(options: CalcGraphOptions) {
+    this.#processor = new UpdateProcessor(options.onInvalid);
     const seq = this.#sequencer;
     this.#ipSets = new IPSetIndex(seq);
     seq.setMembersSource((id) => this.#ipSets.members(id));
