@@ -99,11 +99,18 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     )
     .option("--ipv6", "dual stack: IPv6 node addresses, an IPv6 pool and an IPv6 address per pod")
     .option("--typha <N>", "also run N Typhas and point every node's Felix and confd at them", intOption, 0)
+    .option(
+      "--etcd <N>",
+      "etcd members: 1 (default), 3 or 5; with more than one every client is given every member",
+      intOption,
+      1,
+    )
     .action(
       async (o: {
         nodes: number;
         ipv6?: boolean;
         typha: number;
+        etcd: number;
         fabric?: string;
         subnets?: number;
         encap?: string;
@@ -119,7 +126,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         } catch (err) {
           program.error(`calico-lab: ${(err as Error).message}`, { exitCode: 2 });
         }
-        await lab.up(o.nodes, progress, network, { ipv6: o.ipv6 === true, typha: o.typha });
+        await lab.up(o.nodes, progress, network, { ipv6: o.ipv6 === true, typha: o.typha, etcd: o.etcd });
         process.stdout.write(
           `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,
         );
