@@ -5,7 +5,7 @@
  * every protocol whose configuration did not change, so unchanged sessions stay up.
  */
 import { rename, writeFile } from "node:fs/promises";
-import type { Resource } from "../api/index.js";
+import { applyDefaults, formatValidationErrors, type Resource, validate } from "../api/index.js";
 import {
   AFFINITY_ROOT,
   bgpSources,
@@ -64,20 +64,42 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
 
   const affinityPrefix = `${AFFINITY_ROOT}${opts.nodeName}/`;
 
+  /** Someone else's value under a Calico key: named in the log, then treated as absent. */
+  const skip = (key: string, reason: string) =>
+    opts.log?.warn({ key, err: reason }, "Skipping invalid datastore value");
+
+  const affinityState = (key: string, value: unknown) => {
+    if (value === null) return undefined;
+    try {
+      return decodeAffinity(String(value));
+    } catch (err) {
+      skip(key, (err as Error).message);
+      return undefined;
+    }
+  };
+
+  const valid = (key: string, value: unknown): value is Resource => {
+    // Validated as stored by Calico's API (defaulted), so only values no Calico client wrote fail.
+    const errors = validate(applyDefaults(value as Resource));
+    if (errors.length === 0) return true;
+    skip(key, formatValidationErrors(errors));
+    return false;
+  };
+
   const onUpdates = (updates: SyncUpdate[]) => {
     for (const u of updates) {
       if (u.source === "BlockAffinity") {
         if (!u.key.startsWith(affinityPrefix)) continue;
         const parsed = parseAffinityKey(u.key);
-        const state = u.value === null ? undefined : decodeAffinity(String(u.value));
+        const state = affinityState(u.key, u.value);
         // Pending claims are invisible to BGP; confirmed, legacy and pendingDeletion count.
         if (parsed && state && !state.deleted && state.state !== "pending")
           affinities.set(u.key, formatCIDR(parsed.cidr));
         else affinities.delete(u.key);
       } else {
         const map = resources.get(u.source);
-        if (u.value === null) map?.delete(u.key);
-        else map?.set(u.key, u.value as Resource);
+        if (u.value !== null && valid(u.key, u.value)) map?.set(u.key, u.value);
+        else map?.delete(u.key);
       }
     }
     schedule();
@@ -88,7 +110,7 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
-      rendering = rendering.then(render, render);
+      rendering = rendering.then(guardedRender, guardedRender);
     }, opts.debounceMs ?? 50);
   };
 
@@ -122,7 +144,17 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
     }
   };
 
+  // A render that fails (a value validation let through) must not take confd down: BIRD keeps
+  // its last configuration and the next change renders again.
+  const guardedRender = () =>
+    render().catch((err: Error) =>
+      opts.log?.warn({ err: err.message }, "Rendering BIRD configuration failed"),
+    );
+
   const callbacks = {
+    // Undecodable values are named (with their key) in the error; the syncer skips them.
+    onError: (source: string, error: Error) =>
+      opts.log?.warn({ source, err: error.message }, "Datastore sync error"),
     onStatus: (s: string) => {
       if (s === "InSync" && !inSync) {
         inSync = true;

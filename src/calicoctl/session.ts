@@ -54,13 +54,18 @@ async function checkVersionMismatch(client: CalicoClient, log: Logger): Promise<
   }
 }
 
+/** A value someone else wrote under a Calico key: named on stderr, left out of the output. */
+function skippedWarning(key: string, reason: string): void {
+  process.stderr.write(`Skipping unreadable value at ${key}: ${reason}\n`);
+}
+
 async function openSession(opts: SessionOptions): Promise<Session> {
   const [{ loadClientConfig, openDatastore }, { CalicoClient }] = await Promise.all([
     import("../datastore/index.js"),
     import("../client/index.js"),
   ]);
   const config = loadClientConfig(opts.configPath ? { configPath: opts.configPath } : {});
-  const store = await openDatastore(config);
+  const store = await openDatastore(config, { onSkipped: skippedWarning });
   const client = new CalicoClient(store, {
     cacheTierLookups: true,
     releasePoolAffinities: async (cidr) => {

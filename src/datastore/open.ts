@@ -16,6 +16,8 @@ export interface OpenOptions {
   requestTimeoutMs?: number;
   /** DNS SRV lookup, replaceable for tests. */
   resolveSrv?: SrvResolver;
+  /** Told about each stored value a list skipped because it could not be decoded. */
+  onSkipped?: (key: string, reason: string) => void;
 }
 
 function splitEndpoints(list: string): string[] {
@@ -93,5 +95,8 @@ export async function etcdOptionsFromConfig(
 
 /** Connects to the configured etcd and returns Calico's resource store on it. */
 export async function openDatastore(config: CalicoAPIConfig, opts: OpenOptions = {}): Promise<ResourceStore> {
-  return new CalicoResourceStore(new EtcdKV(await etcdOptionsFromConfig(config, opts)));
+  return new CalicoResourceStore(
+    new EtcdKV(await etcdOptionsFromConfig(config, opts)),
+    opts.onSkipped ? { onSkipped: opts.onSkipped } : {},
+  );
 }

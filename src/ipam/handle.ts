@@ -12,6 +12,8 @@ export interface IPAMHandle {
 
 export function decodeHandle(text: string): IPAMHandle {
   const v = JSON.parse(text) as { block?: unknown; deleted?: unknown };
+  // Calico's handle is a JSON object; anything else cannot be one.
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("handle is not a JSON object");
   const block: Record<string, number> = {};
   if (v.block && typeof v.block === "object") {
     for (const [k, n] of Object.entries(v.block as Record<string, unknown>)) {

@@ -74,6 +74,9 @@ export async function retryOnConflict<T>(fn: () => Promise<T>, retries = DATASTO
   throw new MaxRetriesError();
 }
 
+/** Told about each value a list skipped because it could not be decoded. */
+export type SkippedValue = (key: string, reason: string) => void;
+
 export class IPAMStore {
   constructor(readonly kv: KVStore) {}
 
@@ -88,16 +91,17 @@ export class IPAMStore {
     return kv && { value: this.#decodeBlock(kv.value, gc), rev: kv.modRevision };
   }
 
-  /** Every block of every family, in key order; undecodable values are skipped. */
-  async listBlocks(gc?: GCContext): Promise<Versioned<AllocationBlock>[]> {
+  /** Every block of every family, in key order; undecodable values are skipped (and told to `skipped`). */
+  async listBlocks(gc?: GCContext, skipped?: SkippedValue): Promise<Versioned<AllocationBlock>[]> {
     const { kvs } = await this.kv.list(BLOCK_PREFIX);
     const out: Versioned<AllocationBlock>[] = [];
     for (const kv of kvs) {
       if (!parseBlockKey(kv.key)) continue;
       try {
         out.push({ value: this.#decodeBlock(kv.value, gc), rev: kv.modRevision });
-      } catch {
+      } catch (err) {
         // A corrupt block is reported by `ipam check`; allocation just avoids it.
+        skipped?.(kv.key, (err as Error).message);
       }
     }
     return out;
@@ -189,7 +193,7 @@ export class IPAMStore {
     return kv && { value: decodeHandle(kv.value), rev: kv.modRevision };
   }
 
-  async listHandles(): Promise<HandleEntry[]> {
+  async listHandles(skipped?: SkippedValue): Promise<HandleEntry[]> {
     const { kvs } = await this.kv.list(HANDLE_PREFIX);
     const out: HandleEntry[] = [];
     for (const kv of kvs) {
@@ -199,8 +203,9 @@ export class IPAMStore {
           value: decodeHandle(kv.value),
           rev: kv.modRevision,
         });
-      } catch {
-        // reported by `ipam check` as a missing handle
+      } catch (err) {
+        // `ipam check` reports it; to everything else the handle does not exist.
+        skipped?.(kv.key, (err as Error).message);
       }
     }
     return out;

@@ -2,15 +2,22 @@
 import { join } from "node:path";
 import { CalicoClient } from "../client/index.js";
 import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
+import { clusterSocketEndpoints, memberUrl } from "./etcd-cluster.js";
 import { alive, detached, freePort, LabError, sleep } from "./processes.js";
-import type { LabPaths, LabState } from "./state.js";
+import { type LabPaths, type LabState, loadState } from "./state.js";
+
+/** Where everything inside the lab reaches etcd: its unix socket, or every member's. */
+export function labEtcdEndpoints(paths: LabPaths): string[] {
+  const members = loadState(paths)?.etcdMembers;
+  return members?.length ? clusterSocketEndpoints(paths, members) : [`unix://${paths.etcdSocket}`];
+}
 
 /** The store, over the unix socket every namespace can reach. */
 export async function withClient<T>(
   paths: LabPaths,
   fn: (client: CalicoClient, store: CalicoResourceStore) => Promise<T>,
 ): Promise<T> {
-  const kv = new EtcdKV({ endpoints: [`unix://${paths.etcdSocket}`] });
+  const kv = new EtcdKV({ endpoints: labEtcdEndpoints(paths) });
   try {
     const store = new CalicoResourceStore(kv);
     return await fn(new CalicoClient(store), store);
@@ -20,6 +27,7 @@ export async function withClient<T>(
 }
 
 export function etcdUrl(state: LabState): string {
+  if (state.etcdMembers?.length) return state.etcdMembers.map(memberUrl).join(",");
   return `http://127.0.0.1:${state.etcd?.port}`;
 }
 

@@ -21,6 +21,7 @@ import {
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
+import { labEtcdEndpoints } from "./datastore.js";
 import { type LabPaths, loadState } from "./state.js";
 
 export const DOCKER_CLI = "/usr/bin/docker";
@@ -267,7 +268,7 @@ export async function labDockerUp(paths: LabPaths, nodeName?: string): Promise<D
     netnsPath: `/run/netns/${node.netns}`,
     dir,
     nodename: node.name,
-    etcdEndpoints: `unix://${paths.etcdSocket}`,
+    etcdEndpoints: labEtcdEndpoints(paths).join(","),
     pluginEnv: { CALICO_LIBNETWORK_LABEL_ENDPOINTS: "true" },
   });
 }

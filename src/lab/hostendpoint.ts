@@ -8,6 +8,7 @@ import type { Resource } from "../api/index.js";
 import { CalicoClient } from "../client/index.js";
 import { CalicoResourceStore, EtcdKV } from "../datastore/index.js";
 import { type ExecResult, run } from "../lib/exec.js";
+import { labEtcdEndpoints } from "./datastore.js";
 import { BIN, DIST, detached, LabError, nsPath } from "./processes.js";
 import { type LabNode, type LabPaths, type LabPod, type LabState, loadState } from "./state.js";
 
@@ -46,7 +47,7 @@ export async function hostEndpointCreate(
   labels: Record<string, string>,
 ): Promise<string> {
   const resource = hostEndpointResource(node(labState(paths), nodeName), iface, labels);
-  const kv = new EtcdKV({ endpoints: [`unix://${paths.etcdSocket}`] });
+  const kv = new EtcdKV({ endpoints: labEtcdEndpoints(paths) });
   try {
     await new CalicoClient(new CalicoResourceStore(kv)).create(resource);
   } finally {

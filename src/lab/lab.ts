@@ -11,6 +11,7 @@ import { run, runOk } from "../lib/exec.js";
 import { etcdUrl, startEtcd } from "./datastore.js";
 import { labDockerDown } from "./docker.js";
 import { addFabricIPv6, type Family } from "./dualstack.js";
+import { ETCD_SIZES, startEtcdCluster, stopEtcdCluster } from "./etcd-cluster.js";
 import { createBridge, enableRouting } from "./fabric.js";
 import { followFlows, readFlows } from "./flows.js";
 import { DEFAULT_NETWORK, fabricBridges, type LabNetwork, usesBgp } from "./network.js";
@@ -71,13 +72,21 @@ export class Lab {
     nodes: number,
     progress: Progress,
     network: LabNetwork = DEFAULT_NETWORK,
-    opts: { ipv6?: boolean; typha?: number; routeReflectors?: number; flowLogs?: boolean } = {},
+    opts: {
+      ipv6?: boolean;
+      typha?: number;
+      routeReflectors?: number;
+      flowLogs?: boolean;
+      etcd?: number;
+    } = {},
   ): Promise<void> {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES)
       throw new LabError(`--nodes must be between 1 and ${MAX_NODES}, not ${nodes}`);
     const typhas = opts.typha ?? 0;
     if (!Number.isInteger(typhas) || typhas < 0 || typhas > MAX_TYPHAS)
       throw new LabError(`--typha must be between 0 and ${MAX_TYPHAS}, not ${typhas}`);
+    if (!ETCD_SIZES.includes(opts.etcd ?? 1))
+      throw new LabError(`--etcd must be one of ${ETCD_SIZES.join(", ")}, not ${opts.etcd}`);
     if (loadState(this.paths)?.etcd)
       throw new LabError(`a lab is already running in ${this.paths.dir}: run \`calico-lab down\` first`);
     if (network.encap === "ipip") await checkIpip(this.paths.prefix);
@@ -99,11 +108,17 @@ export class Lab {
     mkdirSync(this.paths.dir, { recursive: true });
     saveState(this.paths, state);
 
-    progress("starting etcd");
-    await startEtcd(this.paths, (etcd) => {
-      state.etcd = etcd;
-      saveState(this.paths, state);
-    });
+    const etcdSize = opts.etcd ?? 1;
+    if (etcdSize > 1) {
+      progress(`starting a ${etcdSize}-member etcd cluster`);
+      await startEtcdCluster(this.paths, state, etcdSize, () => saveState(this.paths, state));
+    } else {
+      progress("starting etcd");
+      await startEtcd(this.paths, (etcd) => {
+        state.etcd = etcd;
+        saveState(this.paths, state);
+      });
+    }
 
     progress(`creating the fabric and ${nodes} node namespaces`);
     const fabric = `${prefix}-fabric`;
@@ -239,6 +254,7 @@ export class Lab {
       progress("stopping etcd");
       await killAndWait(state.etcd.pid);
     }
+    if (state) await stopEtcdCluster(state);
     rmSync(this.paths.dir, { recursive: true, force: true });
     progress("lab removed");
   }

@@ -107,11 +107,18 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       0,
     )
     .option("--flow-logs", "every node's Felix logs flows (see `calico-lab flows` and `calico-lab ui`)")
+    .option(
+      "--etcd <N>",
+      "etcd members: 1 (default), 3 or 5; with more than one every client is given every member",
+      intOption,
+      1,
+    )
     .action(
       async (o: {
         nodes: number;
         ipv6?: boolean;
         typha: number;
+        etcd: number;
         fabric?: string;
         subnets?: number;
         encap?: string;
@@ -134,6 +141,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
           typha: o.typha,
           routeReflectors: o.routeReflectors,
           flowLogs: o.flowLogs === true,
+          etcd: o.etcd,
         });
         process.stdout.write(
           `Lab is up with ${o.nodes} nodes. Point calicoctl at it with: eval "$(calico-lab env)"\n`,

@@ -8,7 +8,7 @@ import { BirdClient } from "../bgp/index.js";
 import { IPAMClient } from "../ipam/index.js";
 import { run, runOk } from "../lib/exec.js";
 import { TUNNEL_TYPES, tunnelHandle } from "../node/index.js";
-import { withClient } from "./datastore.js";
+import { labEtcdEndpoints, withClient } from "./datastore.js";
 import { addNodeIPv6, ipv6NodeEnv } from "./dualstack.js";
 import { attachHost } from "./fabric.js";
 import { flowLogEnv } from "./flows.js";
@@ -48,7 +48,7 @@ export function nodeEnv(
     NODE_OPTIONS: NODE_V8_OPTIONS,
     NODENAME: name,
     DATASTORE_TYPE: "etcdv3",
-    ETCD_ENDPOINTS: `unix://${paths.etcdSocket}`,
+    ETCD_ENDPOINTS: labEtcdEndpoints(paths).join(","),
     IP: "autodetect",
     IP_AUTODETECTION_METHOD: "interface=eth0",
     CALICO_IPV4POOL_CIDR: POD_CIDR,

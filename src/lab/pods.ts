@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Resource } from "../api/index.js";
 import { type ExecResult, run, runOk } from "../lib/exec.js";
-import { withClient } from "./datastore.js";
+import { labEtcdEndpoints, withClient } from "./datastore.js";
 import { addressFor, type Family, familyOf, podAnnotations } from "./dualstack.js";
 import { findNode } from "./nodes.js";
 import {
@@ -41,7 +41,7 @@ export function labNetconf(paths: LabPaths): Record<string, unknown> {
     name: "k8s-pod-network",
     type: "calico",
     datastore_type: "etcdv3",
-    etcd_endpoints: `unix://${paths.etcdSocket}`,
+    etcd_endpoints: labEtcdEndpoints(paths).join(","),
     ipam: { type: "calico-ipam", ...(loadState(paths)?.ipv6 ? { assign_ipv6: "true" } : {}) },
     policy: { type: "k8s" },
     log_level: "warning",

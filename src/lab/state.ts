@@ -35,6 +35,8 @@ export interface LabState {
   /** `calico-lab up --typha N` (see typha.ts). */
   typhas?: Array<{ name: string; netns: string; ip: string; pid?: number }>;
   etcd?: { pid: number; port: number };
+  /** `up --etcd N` (N > 1): the cluster's members; `etcd` then names the first (see etcd-cluster.ts). */
+  etcdMembers?: Array<{ name: string; ip: string; port: number; peerPort: number; pid: number }>;
   fabric?: string;
   /** Fabric layout and encapsulation; absent in labs made before it existed (L2, none). */
   network?: LabNetwork;

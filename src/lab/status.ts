@@ -1,6 +1,7 @@
 /** `calico-lab status`: etcd, the network, Typhas, each node's state and readiness, the pods. */
 import { join } from "node:path";
 import { etcdUrl, withClient } from "./datastore.js";
+import { clusterStatusLines } from "./etcd-cluster.js";
 import { DEFAULT_NETWORK, describeNetwork } from "./network.js";
 import { nodeReady } from "./nodes.js";
 import { alive, readText } from "./processes.js";
@@ -27,7 +28,11 @@ export async function labStatus(paths: LabPaths, state: LabState): Promise<strin
   const address = (n: LabNode) => (n.ip6 ? `${n.ip}, ${n.ip6}` : n.ip);
   const w = Math.max(13, ...state.nodes.map((n) => address(n).length));
   const lines = [
-    `etcd: ${etcdUrl(state)} (pid ${state.etcd?.pid}, ${alive(state.etcd?.pid) ? "running" : "NOT RUNNING"})`,
+    ...(state.etcdMembers?.length
+      ? await clusterStatusLines(state)
+      : [
+          `etcd: ${etcdUrl(state)} (pid ${state.etcd?.pid}, ${alive(state.etcd?.pid) ? "running" : "NOT RUNNING"})`,
+        ]),
     `network: ${describeNetwork(state.network ?? DEFAULT_NETWORK)}`,
   ];
   if (state.routeReflectors?.length)

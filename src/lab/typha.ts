@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { run, runOk } from "../lib/exec.js";
+import { labEtcdEndpoints } from "./datastore.js";
 import { attachHost } from "./fabric.js";
 import { BIN, detached, nsPath } from "./processes.js";
 import type { LabPaths, LabState } from "./state.js";
@@ -46,7 +47,7 @@ export async function startTyphas(
       ["nsenter", `--net=${nsPath(netns)}`, process.execPath, BIN("calico-typha")],
       {
         PATH: process.env.PATH,
-        TYPHA_ETCDENDPOINTS: `unix://${paths.etcdSocket}`,
+        TYPHA_ETCDENDPOINTS: labEtcdEndpoints(paths).join(","),
         TYPHA_LOGFILEPATH: "none",
         TYPHA_LOGSEVERITYSYS: "none",
         TYPHA_HEALTHENABLED: "true",

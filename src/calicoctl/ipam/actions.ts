@@ -92,13 +92,15 @@ export interface CheckOptions {
 }
 
 export async function check(ctx: ActionContext, opts: CheckOptions): Promise<void> {
+  const corrupt: { key: string; reason: string }[] = [];
+  const skipped = (key: string, reason: string) => corrupt.push({ key, reason });
   const [clusterInfo, blocks, pools, nodes, weps, handles] = await Promise.all([
     clusterInformation(ctx.store),
-    ctx.ipam.store.listBlocks(),
+    ctx.ipam.store.listBlocks(undefined, skipped),
     ctx.store.list("IPPool"),
     ctx.store.list("Node"),
     ctx.store.list("WorkloadEndpoint"),
-    ctx.ipam.store.listHandles(),
+    ctx.ipam.store.listHandles(skipped),
   ]);
   const result = runCheck({
     version: ctx.version,
@@ -108,6 +110,7 @@ export async function check(ctx: ActionContext, opts: CheckOptions): Promise<voi
     nodes: nodes.items,
     workloadEndpoints: weps.items,
     handles: handles.map((h) => ({ id: h.id, rev: h.rev })),
+    corrupt: corrupt.sort((a, b) => (a.key < b.key ? -1 : 1)),
     now: new Date(),
     showAllIPs: opts.showAllIps,
     showProblemIPs: opts.showProblemIps,

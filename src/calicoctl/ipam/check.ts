@@ -28,6 +28,8 @@ export interface CheckInput {
   nodes: readonly Resource[];
   workloadEndpoints: readonly Resource[];
   handles: readonly { id: string; rev: string }[];
+  /** Block and handle values that could not be decoded (written by something other than Calico). */
+  corrupt?: readonly { key: string; reason: string }[];
   now: Date;
   showAllIPs?: boolean;
   showProblemIPs?: boolean;
@@ -271,6 +273,13 @@ export function runCheck(input: CheckInput): CheckResult {
   if (showProblems) for (const p of invalid) say(`  ${p}`);
   problems += invalid.length;
   say(`Found ${invalid.length} problems in IPAM blocks.`);
+
+  // Always named: there is nothing else to go on, and nothing else reads these values.
+  const corrupt = input.corrupt ?? [];
+  say("Scanning for IPAM values that cannot be read...");
+  for (const c of corrupt) say(`  ${c.key}: ${c.reason}`);
+  problems += corrupt.length;
+  say(`Found ${corrupt.length} unreadable IPAM values.`);
 
   say(`Check complete; found ${problems} problems.`);
 

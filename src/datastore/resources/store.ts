@@ -31,6 +31,8 @@ import { ResourceWatch } from "./watch.js";
 export interface ResourceStoreOptions {
   /** Kinds beyond the public v3 catalogue (internal kinds some components store). */
   extraKinds?: readonly KindInfo[];
+  /** Told about each value a list skipped because it could not be decoded (someone else wrote it). */
+  onSkipped?: (key: string, reason: string) => void;
 }
 
 function keyOf(resource: Resource): ResourceKey {
@@ -40,12 +42,14 @@ function keyOf(resource: Resource): ResourceKey {
 
 export class CalicoResourceStore implements ResourceStore {
   private readonly extraKinds: Map<string, KindInfo>;
+  private readonly onSkipped: ((key: string, reason: string) => void) | undefined;
 
   constructor(
     readonly kv: KVStore,
     opts: ResourceStoreOptions = {},
   ) {
     this.extraKinds = new Map((opts.extraKinds ?? []).map((k) => [k.kind, k]));
+    this.onSkipped = opts.onSkipped;
   }
 
   private info(kind: string): KindInfo {
@@ -95,8 +99,9 @@ export class CalicoResourceStore implements ResourceStore {
       if (!key || isDefaultAllowProfile(key.kind, key.name)) continue;
       try {
         items.push(decodeResource(info, kv));
-      } catch {
+      } catch (err) {
         // Calico lists skip values they cannot read rather than failing the whole list.
+        this.onSkipped?.(kv.key, (err as Error).message);
       }
     }
     if (kind === "Profile") insertDefaultAllow(items);

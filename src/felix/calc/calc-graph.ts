@@ -16,7 +16,7 @@ import { EventSequencer } from "./event-sequencer.js";
 import { type Contributor, IPSetIndex } from "./ipset-index.js";
 import type { ToDataplane } from "./messages.js";
 import type { ModelEndpoint, ModelNetworkSet } from "./model/types.js";
-import { type CalcUpdate, UpdateProcessor } from "./model/update-processor.js";
+import { type CalcUpdate, type InvalidValueHook, UpdateProcessor } from "./model/update-processor.js";
 import { Passthru } from "./passthru.js";
 import { PolicyResolver } from "./policy-resolver.js";
 import { RouteResolver } from "./route-resolver.js";
@@ -34,6 +34,8 @@ export interface CalcGraphOptions {
    * the same either way. Default `DEFAULT_WARM_IP_SETS`.
    */
   warmIPSets?: number;
+  /** Told about each datastore value that fails validation (and is treated as deleted). */
+  onInvalid?: InvalidValueHook;
 }
 
 export interface CalcGraphStats {
@@ -68,7 +70,7 @@ function networkSetContributor(ns: ModelNetworkSet): Contributor {
 }
 
 export class CalcGraph {
-  readonly #processor = new UpdateProcessor();
+  readonly #processor: UpdateProcessor;
   readonly #dispatcher = new Dispatcher();
   readonly #sequencer = new EventSequencer();
   readonly #ipSets: IPSetIndex;
@@ -82,6 +84,7 @@ export class CalcGraph {
   #inSyncSent = false;
 
   constructor(options: CalcGraphOptions) {
+    this.#processor = new UpdateProcessor(options.onInvalid);
     const seq = this.#sequencer;
     this.#ipSets = new IPSetIndex(seq, options.warmIPSets);
     seq.setMembersSource((id) => this.#ipSets.members(id));

@@ -177,7 +177,12 @@ class Felix {
     opts: FelixOptions,
   ) {
     this.metrics = new FelixMetrics(hostname);
-    this.#graph = new CalcGraph({ hostname, local });
+    this.#graph = new CalcGraph({
+      hostname,
+      local,
+      onInvalid: (kind, key, err) =>
+        this.log.warn({ kind, key, err: err.message }, "Skipping invalid datastore value"),
+    });
     this.#run = this.metrics.instrument(opts.run ?? localRunner());
     this.#factory = opts.dataplaneFactory ?? policyDataplaneFactory;
     this.health.register("FelixStartup", { live: true, ready: false, timeoutMs: 0 });
@@ -207,6 +212,7 @@ class Felix {
     const callbacks = {
       onStatus: (s: SyncStatus) => this.#onStatus(s),
       onUpdates: (u: SyncUpdate[]) => this.#onUpdates(u),
+      // Undecodable values arrive here too, their key in the message: logged, then skipped.
       onError: (source: string, error: Error) =>
         this.log.warn({ source, err: error.message }, "Datastore sync error"),
     };

@@ -4,19 +4,23 @@
  * plus the validation filter: a value that fails conversion counts as deleted, and an update
  * that changes nothing in the model is dropped here so no node downstream sees it.
  */
-import type {
-  ClusterInformation,
-  FelixConfiguration,
-  GlobalNetworkPolicy,
-  GlobalNetworkSet,
-  HostEndpoint,
-  IPPool,
-  NetworkPolicy,
-  NetworkSet,
-  Node,
-  Profile,
-  Tier,
-  WorkloadEndpoint,
+import {
+  applyDefaults,
+  type ClusterInformation,
+  type FelixConfiguration,
+  formatValidationErrors,
+  type GlobalNetworkPolicy,
+  type GlobalNetworkSet,
+  type HostEndpoint,
+  type IPPool,
+  type NetworkPolicy,
+  type NetworkSet,
+  type Node,
+  type Profile,
+  type Resource,
+  type Tier,
+  validate,
+  type WorkloadEndpoint,
 } from "../../../api/index.js";
 import { felixConfigurationToModel } from "../config/felix-configuration.js";
 import { policyIdKey, workloadEndpointIdKey } from "../messages.js";
@@ -163,8 +167,13 @@ interface Stored {
   fingerprint: string;
 }
 
+/** Told about each value that failed conversion: its kind, datastore key and why. */
+export type InvalidValueHook = (kind: string, key: string, error: Error) => void;
+
 export class UpdateProcessor {
   readonly #stored = new Map<string, Stored>();
+
+  constructor(private readonly onInvalid?: InvalidValueHook) {}
 
   /** Model updates for one datastore update: usually one, two when a model key changed, none for a no-op. */
   process(update: CalcUpdate): ModelUpdate[] {
@@ -176,10 +185,15 @@ export class UpdateProcessor {
     let converted: Converted | null = null;
     if (update.value !== null && update.value !== undefined) {
       try {
+        // v3 resources are validated as Calico's validation filter does (on the defaulted value, as
+        // Calico's API server stores it); blocks by their conversion.
+        const errors = kind === "IPAMBlock" ? [] : validate(applyDefaults(update.value as Resource));
+        if (errors.length > 0) throw new Error(formatValidationErrors(errors));
         converted = convert(kind, update.value);
-      } catch {
+      } catch (err) {
         // Felix's validation filter: an invalid value is treated exactly like a deletion.
         converted = null;
+        this.onInvalid?.(kind, update.key, err instanceof Error ? err : new Error(String(err)));
       }
     }
 
