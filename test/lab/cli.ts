@@ -15,6 +15,8 @@ const ROOT = join(import.meta.dirname, "../..");
 export class LabCli {
   readonly env: NodeJS.ProcessEnv;
   private readonly children: ChildProcess[] = [];
+  /** The lab's etcd endpoints, read once per lab: `up` and `down` change them. */
+  private endpoints: string | undefined;
 
   private constructor(
     readonly dir: string,
@@ -30,6 +32,7 @@ export class LabCli {
   }
 
   run(...args: string[]): Promise<ExecResult> {
+    if (args[0] === "up" || args[0] === "down") this.endpoints = undefined;
     return run(process.execPath, [join(ROOT, "bin/calico-lab"), ...args], { env: this.env });
   }
 
@@ -41,7 +44,8 @@ export class LabCli {
 
   /** calicoctl against the lab's etcd, as `eval $(calico-lab env)` sets it up. */
   async calicoctlRun(...args: string[]): Promise<ExecResult> {
-    const endpoint = /ETCD_ENDPOINTS=(\S+)/.exec(await this.ok("env"))?.[1] ?? "";
+    this.endpoints ??= /ETCD_ENDPOINTS=(\S+)/.exec(await this.ok("env"))?.[1];
+    const endpoint = this.endpoints ?? "";
     return run(process.execPath, [join(ROOT, "bin/calicoctl"), ...args], {
       env: { ...this.env, DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: endpoint },
     });
