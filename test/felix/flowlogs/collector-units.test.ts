@@ -352,3 +352,26 @@ describe("/flows endpoint", () => {
     }
   });
 });
+
+describe("flow log parameters", () => {
+  it("defaults as Calico's, and refuses bad values naming the parameter", async () => {
+    const { parseFelixParams } = await import("../../../src/felix/daemon/index.js");
+    expect(parseFelixParams({}).flowLogs).toMatchObject({
+      enabled: false,
+      fileDirectory: "/var/log/calico/flowlogs",
+      fileMaxFiles: 5,
+      fileMaxFileSizeMB: 100,
+      flushInterval: 300,
+      httpPort: 9098,
+    });
+    expect(
+      parseFelixParams({ FlowLogsFileEnabled: "true", FlowLogsFlushInterval: "15s" }).flowLogs,
+    ).toMatchObject({
+      enabled: true,
+      flushInterval: 15,
+    });
+    expect(() => parseFelixParams({ FlowLogsFileMaxFiles: "0" })).toThrow(/FlowLogsFileMaxFiles: '0'/);
+    expect(() => parseFelixParams({ FlowLogsFileEnabled: "sometimes" })).toThrow(/FlowLogsFileEnabled/);
+    expect(() => parseFelixParams({ FlowLogsHTTPPort: "70000" })).toThrow(/FlowLogsHTTPPort/);
+  });
+});

@@ -2,7 +2,7 @@
  * The flow log collector against the real kernel, in namespaces: Felix's nftables ruleset with
  * flow logs on, NFLOG read through tcpdump, counts from conntrack. A denied flow is named by the
  * denying policy and rule with every packet counted; 20,000 new flows sent at 10,000 a second
- * all arrive as records, none lost, each with its one packet.
+ * all arrive as records, none lost, each with its one packet; iptables mode names rules alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FlowLogCollector } from "../../../src/felix/flowlogs/index.js";
@@ -91,4 +91,22 @@ describe("flow logs from the kernel", () => {
       "0|default|gnp/allow-a|allow|0",
     ]);
   }, 120_000);
+
+  it("names the denying rule the same way in iptables mode", async (ctx) => {
+    if (!lab) return ctx.skip(`${missing} is not installed`);
+    const { a, b } = lab;
+    // Only one mode may police at a time: take the nftables table away first.
+    for (const family of ["ip", "ip6"]) await lab.lab.host.exec(["nft", "delete", "table", family, "calico"]);
+    await lab.setFlowLogs(true, { kind: "iptables", flavour: "nft" });
+    const send = `const s=require("dgram").createSocket("udp4");s.bind(42002,()=>{for(let i=0;i<3;i++)s.send("denied",9,"${b.ipv4}");setTimeout(()=>process.exit(0),300)})`;
+    await a.ns.execOk([process.execPath, "-e", send]);
+    await settled();
+    const mine = (await collector.flush()).filter((r) => r.source_port === 42002);
+    expect(mine.find((r) => r.reporter === "dst")).toMatchObject({
+      action: "deny",
+      packets_in: 3,
+      policies: { all_policies: ["0|default|gnp/deny-discard|deny|0"] },
+    });
+    expect(mine.find((r) => r.reporter === "src")).toMatchObject({ action: "allow", packets_out: 3 });
+  }, 60_000);
 });

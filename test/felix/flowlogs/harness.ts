@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ToDataplane } from "../../../src/felix/calc/messages.js";
-import { PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.js";
+import { type PolicyBackend, PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import { type FlowLog, FlowLogCollector } from "../../../src/felix/flowlogs/index.js";
 import { gnp, policyBody, rule, tier, workload } from "../dataplane/fixtures.js";
@@ -17,8 +17,8 @@ export interface FlowLab {
   lab: Lab;
   a: LabWorkload;
   b: LabWorkload;
-  /** Programs the ruleset with flow log NFLOG rules on or off. */
-  setFlowLogs(on: boolean): Promise<void>;
+  /** Programs the ruleset with flow log NFLOG rules on or off (nftables unless told). */
+  setFlowLogs(on: boolean, backend?: PolicyBackend): Promise<void>;
   /** Starts a collector (flush only on demand unless `flushSeconds` is given). */
   startCollector(flushSeconds?: number): Promise<FlowLogCollector>;
   records: FlowLog[];
@@ -78,8 +78,8 @@ export async function createFlowLab(prefix: string): Promise<FlowLab> {
       a,
       b,
       records: [],
-      async setFlowLogs(on) {
-        const dp = new PolicyDataplane(run, defaultRenderConfig({ flowLogs: on }), { kind: "nftables" });
+      async setFlowLogs(on, backend = { kind: "nftables" }) {
+        const dp = new PolicyDataplane(run, defaultRenderConfig({ flowLogs: on }), backend);
         for (const m of messages(a, b)) dp.onUpdate(m);
         await dp.apply();
       },
