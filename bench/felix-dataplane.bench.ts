@@ -174,17 +174,22 @@ function gcIn(sample: Sample, pauses: readonly PerformanceEntry[]): number {
   return ms;
 }
 
-/** Where the slowest 5% of changes spent their time: the cause of the p99. */
-function tail(label: string, samples: Sample[], pauses: readonly PerformanceEntry[]): string {
-  const slow = [...samples]
-    .sort((a, b) => b.total - a.total)
-    .slice(0, Math.max(1, Math.ceil(samples.length / 20)));
-  const med = (f: (s: Sample) => number) => percentiles(slow.map(f)).median.toFixed(1);
-  return (
-    `  ${label}: slowest 5% of changes (median of them): ${med((s) => s.total)} ms = Felix CPU ${med((s) => s.cpu)}` +
-    ` (calc graph ${med((s) => s.calc)}, GC pauses ${med((s) => gcIn(s, pauses))}) + waiting for nft/the kernel and` +
-    ` for a CPU ${med((s) => s.total - s.cpu)}; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} CPUs`
-  );
+/** Where the typical and the slowest 5% of changes spent their time: the cause of the p99. */
+function breakdown(label: string, samples: Sample[], pauses: readonly PerformanceEntry[]): string {
+  const sorted = [...samples].sort((a, b) => b.total - a.total);
+  const line = (what: string, group: Sample[]) => {
+    const med = (f: (s: Sample) => number) => percentiles(group.map(f)).median.toFixed(1);
+    return (
+      `  ${label}, ${what}: ${med((s) => s.total)} ms = Felix CPU ${med((s) => s.cpu)}` +
+      ` (calc graph ${med((s) => s.calc)}, GC pauses ${med((s) => gcIn(s, pauses))}) + waiting for nft/the kernel` +
+      ` and for a CPU ${med((s) => s.total - s.cpu)}`
+    );
+  };
+  return [
+    line("median change", sorted),
+    line("slowest 5% of changes (their median)", sorted.slice(0, Math.max(1, Math.ceil(sorted.length / 20)))),
+    `  ${label}: load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} CPUs`,
+  ].join("\n");
 }
 
 async function measure(label: string, backend: PolicyBackend): Promise<Figure[]> {
@@ -267,12 +272,12 @@ async function measure(label: string, backend: PolicyBackend): Promise<Figure[]>
     };
     const now = percentiles(samples.session.map((s) => s.total));
     const before = spawning && percentiles(samples.spawning.map((s) => s.total));
-    console.log(tail(label, samples.session, pauses));
+    console.log(breakdown(label, samples.session, pauses));
     if (sessionPid !== undefined)
       console.log(
         `  ${label}: nft -i CPU per change (user+sys, includes the kernel's commit): ${(sessionCpu / samples.session.length).toFixed(1)} ms mean`,
       );
-    if (spawning) console.log(tail(`${label}, nft spawned per change`, samples.spawning, pauses));
+    if (spawning) console.log(breakdown(`${label} (nft spawned per change)`, samples.spawning, pauses));
     const issue = ISSUE_FIGURES[backend.kind];
     return [
       {

@@ -1,10 +1,12 @@
 /**
- * TCP throughput between two workloads on one host, through Felix's policy path versus the same
- * routed path with no rules at all (iperf3, median of 3 runs, in namespaces). The policy path has
+ * TCP throughput and 64-byte UDP packet rate between two workloads on one host, through Felix's
+ * policy path versus the same routed path with no rules at all and with connection tracking only
+ * (iperf3, median of 3 runs, in namespaces). The policy path has
  * the full ruleset: 1,000 policies of which 50 apply to the server ahead of the one that allows
  * the traffic, and a 10,000-member IP set in the matching rule.
  */
 import { spawn } from "node:child_process";
+import { cpus, loadavg } from "node:os";
 import type { ToDataplane } from "../src/felix/calc/messages.js";
 import { type PolicyBackend, PolicyDataplane } from "../src/felix/dataplane/policy-dataplane.js";
 import { defaultRenderConfig } from "../src/felix/dataplane/rules/config.js";
@@ -15,24 +17,71 @@ import { type BenchModule, type Figure, percentiles } from "./lib.js";
 const RUNS = 3;
 const SECONDS = 3;
 
-async function iperf(client: LabWorkload, server: LabWorkload): Promise<number> {
+type Load = "tcp" | "udp64";
+
+/**
+ * One iperf3 run: TCP in Gbit/s, or 64-byte UDP datagrams at full speed in thousands of packets
+ * per second received. UDP needs its own allow rule: iperf3's data flows over UDP to the same port
+ * as its TCP control connection, and a policy that admits only the TCP port makes `iperf3 -u`
+ * fail once the control connection is up (that was why it failed before).
+ */
+async function iperf(client: LabWorkload, server: LabWorkload, load: Load): Promise<number> {
   const srv = spawn("nsenter", [`--net=${server.ns.path}`, "iperf3", "-s", "-1", "-B", server.ipv4], {
     stdio: "ignore",
   });
   await new Promise((r) => setTimeout(r, 300));
   try {
-    const out = await client.ns.execOk(["iperf3", "-c", server.ipv4, "-t", String(SECONDS), "-J"]);
-    const json = JSON.parse(out.stdout) as { end: { sum_received: { bits_per_second: number } } };
-    return json.end.sum_received.bits_per_second / 1e9;
+    const args = ["iperf3", "-c", server.ipv4, "-t", String(SECONDS), "-J"];
+    if (load === "udp64") args.push("-u", "-b", "0", "-l", "64");
+    const out = await client.ns.execOk(args);
+    const json = JSON.parse(out.stdout) as {
+      end: {
+        sum_received?: { bits_per_second: number; bytes: number; seconds: number };
+        sum?: { packets: number; lost_packets: number; seconds: number };
+      };
+    };
+    if (load === "tcp") return (json.end.sum_received?.bits_per_second ?? 0) / 1e9;
+    const sum = json.end.sum;
+    if (!sum || sum.seconds === 0) throw new Error(`iperf3 -u gave no summary: ${out.stdout.slice(0, 300)}`);
+    return (sum.packets - sum.lost_packets) / sum.seconds / 1000;
   } finally {
     srv.kill("SIGKILL");
   }
 }
 
-async function median(a: LabWorkload, b: LabWorkload): Promise<number> {
+async function median(a: LabWorkload, b: LabWorkload, load: Load): Promise<number> {
   const runs: number[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await iperf(a, b));
+  for (let i = 0; i < RUNS; i++) runs.push(await iperf(a, b, load));
   return percentiles(runs).median;
+}
+
+/**
+ * Only connection tracking on the forward path: what any stateful ruleset costs before a single
+ * policy rule, separating conntrack's share of the policy path's cost from the rules' share.
+ */
+async function conntrackOnly(lab: Lab, backend: PolicyBackend, on: boolean): Promise<void> {
+  if (backend.kind === "nftables") {
+    await lab.host.execOk(
+      on
+        ? [
+            "nft",
+            "add table ip ctonly; add chain ip ctonly fwd_ { type filter hook forward priority 0; }; add rule ip ctonly fwd_ ct state established,related accept",
+          ]
+        : ["nft", "delete table ip ctonly"],
+    );
+  } else {
+    await lab.host.execOk([
+      "iptables",
+      on ? "-I" : "-D",
+      "FORWARD",
+      "-m",
+      "conntrack",
+      "--ctstate",
+      "RELATED,ESTABLISHED",
+      "-j",
+      "ACCEPT",
+    ]);
+  }
 }
 
 function policyMessages(a: LabWorkload, b: LabWorkload): ToDataplane[] {
@@ -51,15 +100,20 @@ function policyMessages(a: LabWorkload, b: LabWorkload): ToDataplane[] {
   const ids = [];
   for (let p = 0; p < 1_000; p++) {
     const id = gnp(`p${p}`);
-    const match =
+    const iperfPort = [{ first: 5201, last: 5201 }];
+    const matches =
       p === 999
-        ? rule({ protocol: "tcp", srcIpSetIds: ["s:clients"], dstPorts: [{ first: 5201, last: 5201 }] })
-        : rule({
-            protocol: "udp",
-            srcNets: [`172.16.${p % 256}.0/24`],
-            dstPorts: [{ first: 1000 + p, last: 1000 + p }],
-          });
-    msgs.push({ type: "ActivePolicyUpdate", id, policy: policyBody([match]) });
+        ? (["tcp", "udp"] as const).map((protocol) =>
+            rule({ protocol, srcIpSetIds: ["s:clients"], dstPorts: iperfPort }),
+          )
+        : [
+            rule({
+              protocol: "udp",
+              srcNets: [`172.16.${p % 256}.0/24`],
+              dstPorts: [{ first: 1000 + p, last: 1000 + p }],
+            }),
+          ];
+    msgs.push({ type: "ActivePolicyUpdate", id, policy: policyBody(matches) });
     if (p >= 950) ids.push(id);
   }
   msgs.push(
@@ -80,13 +134,16 @@ function policyMessages(a: LabWorkload, b: LabWorkload): ToDataplane[] {
   return msgs;
 }
 
-async function measure(label: string, backend: PolicyBackend): Promise<Figure> {
+async function measure(label: string, backend: PolicyBackend): Promise<Figure[]> {
   const lab = await Lab.create("cts-btp");
   try {
     const a = await lab.addWorkload("cts-btp", 1);
     const b = await lab.addWorkload("cts-btp", 2);
     for (const w of [a, b]) await lab.host.execOk(["ip", "route", "replace", `${w.ipv4}/32`, "dev", w.iface]);
-    const plain = await median(a, b);
+    const plain = { tcp: await median(a, b, "tcp"), udp64: await median(a, b, "udp64") };
+    await conntrackOnly(lab, backend, true);
+    const tracked = { tcp: await median(a, b, "tcp"), udp64: await median(a, b, "udp64") };
+    await conntrackOnly(lab, backend, false);
     const dp = new PolicyDataplane(
       (argv, input) => lab.host.exec(argv, { input }),
       defaultRenderConfig(),
@@ -94,13 +151,23 @@ async function measure(label: string, backend: PolicyBackend): Promise<Figure> {
     );
     for (const m of policyMessages(a, b)) dp.onUpdate(m);
     await dp.apply();
-    const policed = await median(a, b);
-    return {
-      name: `${label}: workload → workload TCP through 1,000 policies`,
-      value: policed,
-      unit: "Gbit/s",
-      baseline: { name: "same path, no rules", value: plain },
-    };
+    const policed = { tcp: await median(a, b, "tcp"), udp64: await median(a, b, "udp64") };
+    const figure = (load: Load, base: "plain" | "tracked"): Figure => ({
+      name: `${label}: ${load === "tcp" ? "TCP" : "64-byte UDP"} through 1,000 policies${base === "tracked" ? " vs conntrack" : ""}`,
+      value: policed[load],
+      unit: load === "tcp" ? "Gbit/s" : "kpps",
+      baseline:
+        base === "plain"
+          ? { name: "same path, no rules", value: plain[load] }
+          : { name: "only ct state established accept", value: tracked[load] },
+      ...(base === "plain" ? { goal: load === "tcp" ? "≥ 95% of no rules" : "≥ 90% of no rules" } : {}),
+    });
+    return [
+      figure("tcp", "plain"),
+      figure("tcp", "tracked"),
+      figure("udp64", "plain"),
+      figure("udp64", "tracked"),
+    ];
   } finally {
     await lab.close();
   }
@@ -118,9 +185,10 @@ const bench: BenchModule = {
       console.log("  skipped: iperf3 is not installed (scripts/install-deps.sh installs it)");
       return [];
     }
+    console.log(`  load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} CPUs`);
     return [
-      await measure("nftables", { kind: "nftables" }),
-      await measure("iptables", { kind: "iptables", flavour: "nft" }),
+      ...(await measure("nftables", { kind: "nftables" })),
+      ...(await measure("iptables", { kind: "iptables", flavour: "nft" })),
     ];
   },
 };
