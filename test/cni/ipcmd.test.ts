@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   containerConfigScript,
-  containerSetupScript,
   containerRouteBatch,
+  containerSetupScript,
   containerUpScript,
   hostLinkBatch,
   hostRouteArgs,
