@@ -2,11 +2,15 @@
  * Block IPAM throughput against a real etcd: AutoAssign rate for one host and for eight hosts
  * at once, each host with its own connection. The baseline is the raw etcd compare-and-swap
  * rate (one transaction per operation) through the same kind of client and the same
- * concurrency, so the ratio is IPAM's cost per allocation in etcd round trips.
+ * concurrency, so the ratio is IPAM's cost per allocation in etcd round trips. The fast path
+ * (block hints, as the CNI plugin uses them) is measured against the general path in the same
+ * run, with its round trips per allocation counted and its results checked for duplicates.
  */
+import { loadavg } from "node:os";
 import type { Resource } from "../src/api/meta.js";
-import { CalicoResourceStore, EtcdKV } from "../src/datastore/index.js";
-import { IPAMClient } from "../src/ipam/index.js";
+import { EtcdHttpKV } from "../src/datastore/etcd-http/index.js";
+import { CalicoResourceStore, EtcdKV, type KVStore } from "../src/datastore/index.js";
+import { IPAMClient, MemoryHints } from "../src/ipam/index.js";
 import { startEtcd } from "../test/support/etcd.js";
 import type { BenchModule, Figure } from "./lib.js";
 
@@ -49,23 +53,68 @@ async function casRate(endpoint: string, lanes: number): Promise<number> {
   }
 }
 
+interface AllocOptions {
+  family?: 4 | 6;
+  /** Block hints per host: the fast path. */
+  fast?: boolean;
+  client?: "grpc" | "http";
+  /** Every address handed out, for the duplicate check. */
+  collect?: string[];
+}
+
+const openKV = (endpoint: string, client: "grpc" | "http"): KVStore =>
+  client === "http" ? new EtcdHttpKV({ endpoints: [endpoint] }) : new EtcdKV({ endpoints: [endpoint] });
+
 /** AutoAssign of one address per call, sequential per host (as the CNI host lock makes it). */
 async function allocRate(
   endpoint: string,
   hosts: string[],
   inFlightPerHost: number,
-  family: 4 | 6 = 4,
+  opts: AllocOptions = {},
 ): Promise<number> {
-  const stores = hosts.map(() => new CalicoResourceStore(new EtcdKV({ endpoints: [endpoint] })));
+  const stores = hosts.map(() => new CalicoResourceStore(openKV(endpoint, opts.client ?? "grpc")));
   const clients = hosts.map((h, i) => IPAMClient.fromResourceStore(stores[i]!, { defaultHostname: h }));
+  const hints = hosts.map(() => new MemoryHints());
   try {
     return await rate(hosts.length * inFlightPerHost, async (lane, i) => {
       const host = lane % hosts.length;
-      const count = family === 4 ? { num4: 1 } : { num4: 0, num6: 1 };
-      await clients[host]!.autoAssign({ handleId: `bench.${hosts[host]}.${lane}.${i}`, ...count });
+      const count = (opts.family ?? 4) === 4 ? { num4: 1 } : { num4: 0, num6: 1 };
+      const r = await clients[host]!.autoAssign(
+        { handleId: `bench.${hosts[host]}.${lane}.${i}`, ...count },
+        opts.fast ? { hints: hints[host] } : {},
+      );
+      opts.collect?.push(...r.ipv4.ips, ...r.ipv6.ips);
     });
   } finally {
     await Promise.all(stores.map((s) => s.close()));
+  }
+}
+
+/** etcd requests per AutoAssign on one host, after a first allocation has claimed the block. */
+async function roundTrips(endpoint: string, host: string, fast: boolean): Promise<number> {
+  let calls = 0;
+  const kv = new EtcdHttpKV({ endpoints: [endpoint] });
+  const counted = new Proxy(kv, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function" || prop === "close") return value;
+      return (...args: unknown[]) => {
+        calls++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const store = new CalicoResourceStore(counted);
+  const ipam = IPAMClient.fromResourceStore(store, { defaultHostname: host });
+  const hints = fast ? { hints: new MemoryHints() } : {};
+  try {
+    await ipam.autoAssign({ handleId: `rt.${host}.first`, num4: 1 }, hints);
+    calls = 0;
+    const n = 20;
+    for (let i = 0; i < n; i++) await ipam.autoAssign({ handleId: `rt.${host}.${i}`, num4: 1 }, hints);
+    return calls / n;
+  } finally {
+    await store.close();
   }
 }
 
@@ -77,9 +126,12 @@ const bench: BenchModule = {
     try {
       await admin.create(res("IPPool", "bench", { cidr: "10.128.0.0/9", blockSize: 26 }));
       await admin.create(res("IPPool", "bench6", { cidr: "fd00:128::/96", blockSize: 122 }));
-      const nodes = Array.from({ length: HOSTS + 3 }, (_, i) => `bench-node-${i}`);
+      const nodes = Array.from({ length: 3 * HOSTS + 5 }, (_, i) => `bench-node-${i}`);
       for (const n of nodes) await admin.create(res("Node", n, {}));
-      const [solo, lock, solo6, ...many] = nodes;
+      const [solo, lock, solo6, rtFast, rtGeneral, ...rest] = nodes;
+      const many = rest.slice(0, HOSTS);
+      const manyFast = rest.slice(HOSTS, 2 * HOSTS);
+      const manyFastGrpc = rest.slice(2 * HOSTS);
 
       const cas1 = await casRate(etcd.endpoint, 1);
       const alloc1 = await allocRate(etcd.endpoint, [solo!], 1);
@@ -88,8 +140,45 @@ const bench: BenchModule = {
       // Without a host lock: 8 requests in flight on one host contend for one block key.
       const unlocked = await allocRate(etcd.endpoint, [lock!], 8);
       // /122 blocks hold as many addresses as IPv4's /26, so the two should cost the same.
-      const alloc6 = await allocRate(etcd.endpoint, [solo6!], 1, 6);
+      const alloc6 = await allocRate(etcd.endpoint, [solo6!], 1, { family: 6 });
+      const handedOut: string[] = [];
+      const fast8 = await allocRate(etcd.endpoint, manyFast, 1, {
+        fast: true,
+        client: "http",
+        collect: handedOut,
+      });
+      const duplicates = handedOut.length - new Set(handedOut).size;
+      const fast8Grpc = await allocRate(etcd.endpoint, manyFastGrpc, 1, { fast: true, client: "grpc" });
+      const rtFastN = await roundTrips(etcd.endpoint, rtFast!, true);
+      const rtGeneralN = await roundTrips(etcd.endpoint, rtGeneral!, false);
+      console.log(
+        `  (load average ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(" ")}; fast path handed out ${handedOut.length} addresses, ${duplicates} duplicates)`,
+      );
+      if (duplicates > 0) throw new Error(`the fast path handed out ${duplicates} duplicate addresses`);
       return [
+        {
+          name: `${HOSTS} hosts at once, fast path (block hints), JSON gateway`,
+          value: fast8,
+          unit: "ops/s",
+          baseline: { name: `general path, gRPC (before)`, value: alloc8 },
+          goal: "≥ 1000 ops/s",
+        },
+        {
+          name: `${HOSTS} hosts at once, fast path (block hints), gRPC`,
+          value: fast8Grpc,
+          unit: "ops/s",
+          baseline: { name: `etcd CAS txn, ${HOSTS} clients`, value: cas8 },
+          goal: "≥ 1000 ops/s",
+        },
+        {
+          name: "etcd requests per AutoAssign, fast path",
+          value: rtFastN,
+          unit: "req",
+          baseline: { name: "general path", value: rtGeneralN },
+          goal: "≤ 2",
+        },
         {
           name: "1 host, sequential AutoAssign",
           value: alloc1,

@@ -164,20 +164,42 @@ async function findExistingEndpoint(ctx: Ctx): Promise<Resource | undefined> {
   return undefined;
 }
 
-/** Creates the network's profile if missing; never changes an existing one. */
-async function ensureProfile(ctx: Ctx): Promise<void> {
+async function profileExists(ctx: Ctx): Promise<boolean> {
   try {
     await ctx.store.get({ kind: "Profile", name: ctx.conf.name });
-    return;
+    return true;
   } catch (err) {
     if (!(err instanceof ResourceNotFoundError)) throw err;
+    return false;
   }
+}
+
+/** Creates the network's profile if missing; never changes an existing one. */
+async function ensureProfile(ctx: Ctx, exists: boolean): Promise<void> {
+  if (exists) return;
   try {
     await (await writerFor(ctx.store)).create(networkProfile(ctx.conf.name, ctx.id.orchestrator));
     log.info("created profile", { profile: ctx.conf.name });
   } catch (err) {
     if (!(err instanceof ResourceAlreadyExistsError)) throw err;
   }
+}
+
+/** The reads an ADD starts with: they only read, so they may go out before readiness is known. */
+interface AddReads {
+  existing: Promise<Resource | undefined>;
+  profileExists: Promise<boolean>;
+}
+
+function startAddReads(ctx: Ctx): AddReads {
+  const reads = {
+    existing: findExistingEndpoint(ctx),
+    profileExists: ctx.conf.policyType === "" ? profileExists(ctx) : Promise.resolve(true),
+  };
+  // Awaited by add(), or abandoned when readiness fails: never an unhandled rejection.
+  reads.existing.catch(() => {});
+  reads.profileExists.catch(() => {});
+  return reads;
 }
 
 /**
@@ -234,14 +256,15 @@ async function addToExisting(ctx: Ctx, existing: Resource): Promise<CniResult> {
   return buildResult(ctx, addresses, [], {}, { host: spec.interfaceName ?? "", mac: spec.mac });
 }
 
-async function add(ctx: Ctx): Promise<CniResult> {
+async function add(ctx: Ctx, early: AddReads | undefined): Promise<CniResult> {
   const { conf, env, id, store } = ctx;
   if (conf.ipam.type === "")
     throw new CniError(ErrorCode.invalidNetworkConfig, "missing ipam.type in network config");
   const mtu = await resolveMtu(conf);
   await waitForReadinessGates(conf.readinessGates);
-  const existing = await findExistingEndpoint(ctx);
-  if (conf.policyType === "") await ensureProfile(ctx);
+  const reads = early ?? startAddReads(ctx);
+  const existing = await reads.existing;
+  await ensureProfile(ctx, await reads.profileExists);
   if (existing && id.orchestrator === "cni") return addToExisting(ctx, existing);
 
   const { request, ipamCtx } = requestFor(ctx);
@@ -400,10 +423,12 @@ export async function handle(command: Command, env: CniEnv, conf: NetConf): Prom
   const store = await openStore(conf);
   try {
     if (command === "STATUS") return await (await import("./status.js")).calicoStatus(store, conf, env.path);
-    await checkClusterReady(store);
     const ctx: Ctx = { env, conf, id, store };
+    // Without readiness gates to wait for, ADD's first reads share the readiness check's round trip.
+    const early = command === "ADD" && conf.readinessGates.length === 0 ? startAddReads(ctx) : undefined;
+    await checkClusterReady(store);
     if (command === "ADD") {
-      const result = await add(ctx);
+      const result = await add(ctx, early);
       return `${JSON.stringify(formatResult(result, conf.cniVersion), null, 4)}\n`;
     }
     if (command === "DEL") await del(ctx);

@@ -9,6 +9,7 @@ import { CniError, ErrorCode } from "./errors.js";
 import {
   batchSafeName,
   containerConfigScript,
+  containerSetupScript,
   containerUpScript,
   EXPECTED_HOST_LINK_LOCAL,
   families,
@@ -160,9 +161,15 @@ export async function setupWorkloadInterface(plan: VethPlan): Promise<PlumbedInt
     for (const s of hostSysctls(plan.hostIfname, fam)) await writeSysctl(s.path, s.value, s.optional);
     await hostIp(["-batch", "-"], hostLinkBatch(plan.hostIfname));
     await ensureHostMac(plan.hostIfname);
-    await inNetns(plan.netns, ["sh", "-s"], containerUpScript(plan));
-    const ll = fam.v6 ? await hostLinkLocal(plan.hostIfname) : undefined;
-    const out = await inNetns(plan.netns, ["sh", "-s"], containerConfigScript(plan, ll));
+    const oneStep = containerSetupScript(plan);
+    let out: Awaited<ReturnType<typeof inNetns>>;
+    if (oneStep) {
+      out = await inNetns(plan.netns, ["sh", "-s"], oneStep);
+    } else {
+      await inNetns(plan.netns, ["sh", "-s"], containerUpScript(plan));
+      const ll = fam.v6 ? await hostLinkLocal(plan.hostIfname) : undefined;
+      out = await inNetns(plan.netns, ["sh", "-s"], containerConfigScript(plan, ll));
+    }
     const link = parseLinkJson(out.stdout);
     if (!link) throw new Error(`could not read back container interface ${plan.ifname}: ${out.stdout}`);
     for (const address of plan.addresses) await addHostRoute(address, plan.hostIfname);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   containerConfigScript,
   containerRouteBatch,
+  containerSetupScript,
   containerUpScript,
   hostLinkBatch,
   hostRouteArgs,
@@ -77,6 +78,16 @@ describe("veth commands", () => {
     expect(containerConfigScript({ ...dual, allowIpForwarding: true }, "fe80::1")).toContain(
       "echo 1 > '/proc/sys/net/ipv6/conf/all/forwarding'",
     );
+  });
+
+  it("IPv4-only containers are set up by one script: link-up, then routes and addresses", () => {
+    const one = containerSetupScript(plan)!;
+    expect(one.match(/set -e/g)).toHaveLength(1);
+    expect(one.indexOf("link set")).toBeLessThan(one.indexOf("route add"));
+    expect(one).toContain(containerRouteBatch(plan));
+    expect(one.trimEnd().endsWith(`ip -j link show dev 'eth0'`)).toBe(true);
+    // IPv6 routes need the host side's link-local address, known only after link-up.
+    expect(containerSetupScript(dual)).toBeUndefined();
   });
 
   it("quotes for the shell", () => {
