@@ -228,7 +228,7 @@ interface ChangeTimes {
 }
 
 /**
- * Local label changes (to a new app and back), each applied to every graph in turn with the
+ * Label changes (`key` to a new value and back), each applied to every graph in turn with the
  * order alternating, repeated `repeats` times.
  */
 function interleavedChanges(
@@ -236,12 +236,13 @@ function interleavedChanges(
   w: Workload,
   indices: number[],
   repeats: number,
+  key: "app" | "role" = "app",
 ): ChangeTimes[] {
   const out = graphs.map(() => ({ all: [] as number[], best: [] as number[] }));
   for (let rep = 0; rep < repeats; rep++) {
     indices.forEach((i, k) => {
-      for (const [half, app] of [`app-changed`, w.labels[i]!.app!].entries()) {
-        const update = endpoint(i, { ...w.labels[i]!, app });
+      for (const [half, value] of [`${key}-changed`, w.labels[i]![key]!].entries()) {
+        const update = endpoint(i, { ...w.labels[i]!, [key]: value });
         const slot = 2 * k + half;
         const order = (rep + k) % 2 === 0 ? graphs.keys() : [...graphs.keys()].reverse();
         for (const g of order) {
@@ -299,6 +300,8 @@ const bench: BenchModule = {
     labelChanges(graph, w, remote.slice(0, 10), "role");
     interleavedChanges([graph, cold], w, local.slice(0, 10), 1);
     const remoteChange = percentiles(labelChanges(graph, w, remote, "role"));
+    const [remoteTimes] = interleavedChanges([graph], w, remote, 5, "role");
+    const remoteBest = percentiles(remoteTimes!.best);
     const [warmTimes, coldTimes] = interleavedChanges([graph, cold], w, local, 5);
     const localChange = percentiles(warmTimes!.all);
     const localBest = percentiles(warmTimes!.best);
@@ -324,6 +327,13 @@ const bench: BenchModule = {
       {
         name: "remote endpoint label change (p99)",
         value: remoteChange.p99,
+        unit: "µs",
+        baseline: { name: "naive re-eval p99", value: naive.p99 },
+        goal: "≤ 1000 µs",
+      },
+      {
+        name: "remote endpoint label change (p99, best of 5 repeats)",
+        value: remoteBest.p99,
         unit: "µs",
         baseline: { name: "naive re-eval p99", value: naive.p99 },
         goal: "≤ 1000 µs",
