@@ -4,6 +4,7 @@
  * calicoctl, and on its own unix socket in the lab directory for the nodes, whose namespaces
  * cannot reach the host's loopback. Every client is given every member.
  */
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { alive, detached, freePort, killAndWait, LabError, sleep } from "./processes.js";
 import type { LabPaths, LabState } from "./state.js";
@@ -89,6 +90,7 @@ export async function memberStatus(
 export async function findLeader(members: readonly EtcdMember[]): Promise<EtcdMember | undefined> {
   const statuses = await Promise.all(members.map(async (m) => ({ m, s: await memberStatus(m) })));
   const leaderId = statuses.find((x) => x.s && x.s.leader !== "0")?.s?.leader;
+  if (!leaderId) return undefined;
   return statuses.find((x) => x.s?.id === leaderId)?.m;
 }
 
@@ -147,6 +149,8 @@ export async function killMember(m: EtcdMember): Promise<void> {
 
 /** Starts a stopped member again from its data directory. */
 export function restartMember(paths: LabPaths, state: LabState, m: EtcdMember): void {
+  // A killed member leaves its socket file behind, and etcd will not listen over it.
+  rmSync(memberSocket(paths, m), { force: true });
   m.pid = launch(paths, state, m);
   if (state.etcd && state.etcdMembers?.[0]?.name === m.name) state.etcd.pid = m.pid;
 }

@@ -1,5 +1,7 @@
 /** `calico-lab`: the command line of the multi-node lab. Exit 1 on failure, 2 on bad usage. */
 import { Command, InvalidArgumentError } from "commander";
+import { formatTable, missedFinalGoals, missedGoals } from "./chaos/report.js";
+import { faultIds, runChaos } from "./chaos/run.js";
 import { labDockerUp } from "./docker.js";
 import { DualStackError, type Family, parseAnnotations, parseFamily, parsePinned } from "./dualstack.js";
 import { registerFlowCommands } from "./flows-cli.js";
@@ -381,6 +383,31 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       process.stdout.write(`${out.join("\n\n")}\n`);
     });
   registerFlowCommands(program, lab);
+  program
+    .command("chaos")
+    .description(
+      "inject faults one at a time, then together, under a steady workload; print what broke (exit 1 when a goal is missed)",
+    )
+    .option("--quick", "short holds (quorum lost 5 s instead of 30 s, link down 2 s instead of 5 s)")
+    .option("--only <faults>", `comma-separated faults to run: ${faultIds().join(", ")}`, (t: string) =>
+      t.split(",").map((s) => s.trim()),
+    )
+    .option("--json", "print the figures as JSON instead of a table")
+    .action(async (o: { quick?: boolean; only?: string[]; json?: boolean }) => {
+      const out = await runChaos(
+        lab.paths,
+        { quick: o.quick === true, ...(o.only ? { only: o.only } : {}) },
+        progress,
+      );
+      const missed = [...out.results.flatMap(missedGoals), ...missedFinalGoals(out.final)];
+      if (o.json) process.stdout.write(`${JSON.stringify({ ...out, missed }, null, 2)}\n`);
+      else {
+        process.stdout.write(formatTable(out.results, out.final));
+        for (const n of out.notes) process.stdout.write(`note: ${n}\n`);
+        for (const m of missed) process.stdout.write(`MISSED: ${m}\n`);
+      }
+      if (missed.length > 0) process.exitCode = 1;
+    });
   try {
     await program.parseAsync(argv);
   } catch (err) {

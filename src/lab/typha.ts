@@ -43,28 +43,40 @@ export async function startTyphas(
     save();
     await attachHost(state.fabric, `t${i}`, { netns, address: `${typha.ip}/24` });
     progress(`starting calico-typha ${name} at ${typha.ip}:${TYPHA_PORT}`);
-    typha.pid = detached(
-      ["nsenter", `--net=${nsPath(netns)}`, process.execPath, BIN("calico-typha")],
-      {
-        PATH: process.env.PATH,
-        TYPHA_ETCDENDPOINTS: labEtcdEndpoints(paths).join(","),
-        TYPHA_LOGFILEPATH: "none",
-        TYPHA_LOGSEVERITYSYS: "none",
-        TYPHA_HEALTHENABLED: "true",
-        TYPHA_HEALTHHOST: "127.0.0.1",
-        TYPHA_CONNECTIONREBALANCINGMODE: "static",
-        TYPHA_REPLICAS: String(count),
-      },
-      join(paths.dir, name, "typha.log"),
-    );
+    launchTypha(paths, typha, count);
     save();
   }
-  for (const t of state.typhas) {
-    for (let tries = 0; !(await ready(t.netns)); tries++) {
-      if (tries > 150) throw new Error(`${t.name} is not ready; see ${join(paths.dir, t.name, "typha.log")}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  for (const t of state.typhas) await waitTyphaReady(paths, t);
+}
+
+function launchTypha(paths: LabPaths, typha: LabTypha, replicas: number): void {
+  typha.pid = detached(
+    ["nsenter", `--net=${nsPath(typha.netns)}`, process.execPath, BIN("calico-typha")],
+    {
+      PATH: process.env.PATH,
+      TYPHA_ETCDENDPOINTS: labEtcdEndpoints(paths).join(","),
+      TYPHA_LOGFILEPATH: "none",
+      TYPHA_LOGSEVERITYSYS: "none",
+      TYPHA_HEALTHENABLED: "true",
+      TYPHA_HEALTHHOST: "127.0.0.1",
+      TYPHA_CONNECTIONREBALANCINGMODE: "static",
+      TYPHA_REPLICAS: String(replicas),
+    },
+    join(paths.dir, typha.name, "typha.log"),
+  );
+}
+
+async function waitTyphaReady(paths: LabPaths, t: LabTypha): Promise<void> {
+  for (let tries = 0; !(await ready(t.netns)); tries++) {
+    if (tries > 150) throw new Error(`${t.name} is not ready; see ${join(paths.dir, t.name, "typha.log")}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Starts a Typha that died (or was killed) again in its namespace, and waits until it is ready. */
+export async function restartTypha(paths: LabPaths, state: LabState, typha: LabTypha): Promise<void> {
+  launchTypha(paths, typha, (state.typhas ?? []).length);
+  await waitTyphaReady(paths, typha);
 }
 
 /** What a node adds to its environment: every Typha, starting from its own share. */
