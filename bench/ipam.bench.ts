@@ -75,10 +75,16 @@ async function allocRate(
   const stores = hosts.map(() => new CalicoResourceStore(openKV(endpoint, opts.client ?? "grpc")));
   const clients = hosts.map((h, i) => IPAMClient.fromResourceStore(stores[i]!, { defaultHostname: h }));
   const hints = hosts.map(() => new MemoryHints());
+  const count = (opts.family ?? 4) === 4 ? { num4: 1 } : { num4: 0, num6: 1 };
   try {
+    // Steady state, as on a node that has run pods before: each host has claimed its block.
+    await Promise.all(
+      clients.map((c, i) =>
+        c.autoAssign({ handleId: `warm.${hosts[i]}`, ...count }, opts.fast ? { hints: hints[i] } : {}),
+      ),
+    );
     return await rate(hosts.length * inFlightPerHost, async (lane, i) => {
       const host = lane % hosts.length;
-      const count = (opts.family ?? 4) === 4 ? { num4: 1 } : { num4: 0, num6: 1 };
       const r = await clients[host]!.autoAssign(
         { handleId: `bench.${hosts[host]}.${lane}.${i}`, ...count },
         opts.fast ? { hints: hints[host] } : {},

@@ -193,12 +193,11 @@ export async function fastAutoAssign(
 ): Promise<AutoAssignResult | undefined> {
   const blocks = hintedBlocks(req, host, hints);
   if (!blocks) return undefined;
-  const handleId = sanitiseHandle(req.handleId);
-  const request = { ...req, ...(handleId ? { handleId } : {}) };
-  const { results } = await kv.readMany(assignReads(inventory, host, blocks, handleId));
+  // The handle ID is stored as given, as the general path stores it.
+  const { results } = await kv.readMany(assignReads(inventory, host, blocks, req.handleId));
   let plan: FastPlan<AutoAssignResult> | undefined;
   try {
-    plan = planAssign(request, host, blocks, inventory, results, now);
+    plan = planAssign(req, host, blocks, inventory, results, now);
   } catch {
     // Whatever failed to decode or select, the general path reports it properly.
     return undefined;

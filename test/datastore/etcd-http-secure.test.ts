@@ -84,7 +84,8 @@ describe("EtcdHttpKV over TLS", () => {
 describe("EtcdHttpKV with password authentication", () => {
   let etcd: EtcdServer;
   beforeAll(async () => {
-    etcd = await startEtcd();
+    // Tokens expire after 1 s unused, so a test can see one expire.
+    etcd = await startEtcd({ extraArgs: ["--auth-token-ttl", "1"] });
     const ctl = (...args: string[]) =>
       run("etcdctl", ["--endpoints", etcd.endpoint, ...args], { env: { ...process.env, ETCDCTL_API: "3" } });
     await ctl("user", "add", "root", "--new-user-password=rootpw");
@@ -112,6 +113,15 @@ describe("EtcdHttpKV with password authentication", () => {
     await kv.delete("/calico/auth/x");
     await expect.poll(() => seen).toEqual(["delete"]);
     await w.close();
+    await kv.close();
+  });
+
+  it("fetches a new token when etcd says the old one expired", async () => {
+    const kv = new EtcdHttpKV({ endpoints: [etcd.endpoint], username: "root", password: "rootpw" });
+    await kv.put("/calico/auth/ttl", "before");
+    await new Promise((r) => setTimeout(r, 3_000));
+    await kv.put("/calico/auth/ttl", "after");
+    expect((await kv.get("/calico/auth/ttl"))?.value).toBe("after");
     await kv.close();
   });
 
