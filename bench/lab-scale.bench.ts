@@ -5,7 +5,8 @@
  * each node's memory (RSS and PSS of calico-node and of its BIRD), against an idle Node.js process
  * started the same way; BGP sessions per client node, against what a full mesh needs; and the
  * time from `pod create` until the pod answers TCP from every other node, against the pod create
- * alone. A big lab takes minutes; `LAB_SCALE_NODES=6 npm run bench -- lab-scale` is a quick run.
+ * alone, and how long one probe sweep takes once every node already answers (the measurement's
+ * own floor: a process per probe, eight at a time). A big lab takes minutes; `LAB_SCALE_NODES=6 npm run bench -- lab-scale` is a quick run.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -137,6 +138,7 @@ const bench: BenchModule = {
       await lab.namespaceCreate("bench", {});
       const total: number[] = [];
       const create: number[] = [];
+      const sweep: number[] = [];
       for (let k = 0; k < NEW_PODS; k++) {
         const on = names[(RR + 7 * k) % names.length] as string;
         const ref = `bench/pod${k}`;
@@ -149,6 +151,9 @@ const bench: BenchModule = {
         create.push(performance.now() - s);
         const others = names.filter((n) => n !== on).map((n) => lab.nodeRecord(n).netns);
         total.push(await reachableFromAll(others, pod.ip, s));
+        // The same probes once everything answers: how much of the figure is the probing itself.
+        const again = performance.now();
+        sweep.push(await reachableFromAll(others, pod.ip, again));
       }
       const reach = percentiles(total);
       const podCreate = { name: "pod create alone, median", value: percentiles(create).median };
@@ -190,6 +195,12 @@ const bench: BenchModule = {
           unit: "ms",
           baseline: podCreate,
           goal: "≤ 1000 ms",
+        },
+        {
+          name: `one probe sweep of the ${NODES - 1} nodes once reachable (median)`,
+          value: percentiles(sweep).median,
+          unit: "ms",
+          baseline: podCreate,
         },
         {
           name: `pod create → TCP from all ${NODES - 1} other nodes, worst of ${NEW_PODS}`,
