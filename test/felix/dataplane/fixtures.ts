@@ -1,4 +1,5 @@
 import type {
+  HostEndpoint,
   PolicyID,
   RouteUpdate,
   Rule,
@@ -23,6 +24,21 @@ export function routeUpdate(dst: string, over: Partial<RouteUpdate> = {}): Route
 }
 
 /** A rule with every list empty, overridden by `over`. */
+/** A host endpoint with no policy, overridden by `over`. */
+export function hep(name: string, over: Partial<HostEndpoint> = {}): HostEndpoint {
+  return {
+    name,
+    profileIds: [],
+    tiers: [],
+    untrackedTiers: [],
+    preDnatTiers: [],
+    forwardTiers: [],
+    expectedIpv4Addrs: [],
+    expectedIpv6Addrs: [],
+    ...over,
+  };
+}
+
 export function rule(over: Partial<Rule> = {}): Rule {
   return {
     action: "allow",

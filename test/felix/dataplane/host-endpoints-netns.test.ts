@@ -12,27 +12,13 @@ import {
 } from "../../../src/felix/dataplane/rules/failsafe.js";
 import type { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
-import { gnp, policyBody, rule, tier, workload } from "./fixtures.js";
+import { gnp, hep, policyBody, rule, tier, workload } from "./fixtures.js";
 import { Lab, type LabWorkload } from "./lab.js";
 
 const BACKENDS: Array<[string, PolicyBackend]> = [
   ["nftables", { kind: "nftables" }],
   ["iptables (nft flavour)", { kind: "iptables", flavour: "nft" }],
 ];
-
-function hep(name: string, over: Partial<HostEndpoint> = {}): HostEndpoint {
-  return {
-    name,
-    profileIds: [],
-    tiers: [],
-    untrackedTiers: [],
-    preDnatTiers: [],
-    forwardTiers: [],
-    expectedIpv4Addrs: [],
-    expectedIpv6Addrs: [],
-    ...over,
-  };
-}
 
 const tcp = (port: number, over: Partial<Rule> = {}) =>
   rule({ protocol: "tcp", dstPorts: [{ first: port, last: port }], ...over });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { HostEndpoint } from "../../../src/felix/calc/messages.js";
 import { parseFelixParams } from "../../../src/felix/daemon/params.js";
 import { renderFilterChains, renderHostTableChains } from "../../../src/felix/dataplane/iptables/render.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
@@ -11,21 +10,7 @@ import {
 import { ALL_INTERFACES, resolveHostEndpoints } from "../../../src/felix/dataplane/rules/host-endpoints.js";
 import { renderPolicyTable } from "../../../src/felix/dataplane/rules/ruleset.js";
 import { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
-import { gnp, policyBody, rule, tier } from "./fixtures.js";
-
-function hep(name: string, over: Partial<HostEndpoint> = {}): HostEndpoint {
-  return {
-    name,
-    profileIds: [],
-    tiers: [],
-    untrackedTiers: [],
-    preDnatTiers: [],
-    forwardTiers: [],
-    expectedIpv4Addrs: [],
-    expectedIpv6Addrs: [],
-    ...over,
-  };
-}
+import { gnp, hep, policyBody, rule, tier } from "./fixtures.js";
 
 describe("failsafe ports", () => {
   it("has Calico's defaults", () => {

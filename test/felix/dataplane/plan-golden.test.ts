@@ -6,33 +6,19 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { HostEndpoint, PolicyID } from "../../../src/felix/calc/messages.js";
+import type { PolicyID } from "../../../src/felix/calc/messages.js";
 import { renderFilterChains, renderHostTableChains } from "../../../src/felix/dataplane/iptables/render.js";
 import type { Family } from "../../../src/felix/dataplane/nft/model.js";
 import { defaultRenderConfig, type RenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import { resolveHostEndpoints } from "../../../src/felix/dataplane/rules/host-endpoints.js";
 import { renderPolicyTable } from "../../../src/felix/dataplane/rules/ruleset.js";
 import { DesiredPolicyState } from "../../../src/felix/dataplane/state.js";
-import { gnp, policyBody, rule, tier, workload } from "./fixtures.js";
+import { gnp, hep, policyBody, rule, tier, workload } from "./fixtures.js";
 
 const GOLDEN = join(import.meta.dirname, "golden", "endpoint-chains.json");
 
 function np(ns: string, name: string, tierName = "default"): PolicyID {
   return { kind: "NetworkPolicy", namespace: ns, name, tier: tierName };
-}
-
-function hep(name: string, over: Partial<HostEndpoint> = {}): HostEndpoint {
-  return {
-    name,
-    profileIds: [],
-    tiers: [],
-    untrackedTiers: [],
-    preDnatTiers: [],
-    forwardTiers: [],
-    expectedIpv4Addrs: [],
-    expectedIpv6Addrs: [],
-    ...over,
-  };
 }
 
 /**
