@@ -38,6 +38,8 @@ export class FlowLogCollector {
   #timer?: NodeJS.Timeout;
   #flushing?: Promise<FlowLog[]>;
   #stopped = false;
+  #tcpdump?: ChildProcess;
+  #lastRead = 0;
   /** NFLOG packets read so far. */
   packetsRead = 0;
 
@@ -68,14 +70,15 @@ export class FlowLogCollector {
       "tcpdump",
       "-i",
       `nflog:${NFLOG_INBOUND_GROUP},${NFLOG_OUTBOUND_GROUP}`,
-      "-U",
       "-w",
       "-",
       "-B",
       "32768",
       "--immediate-mode",
     ]);
+    this.#tcpdump = tcpdump;
     tcpdump.stdout?.on("data", (chunk: Buffer) => {
+      this.#lastRead = Date.now();
       for (const pkt of reader.push(chunk)) {
         this.packetsRead++;
         this.#agg.onPacket(pkt);
@@ -132,6 +135,7 @@ export class FlowLogCollector {
     if (this.#flushing) return this.#flushing;
     this.#flushing = (async () => {
       try {
+        await this.#drainCapture();
         const entries = [];
         for (const family of ["ipv4", "ipv6"]) {
           const out = await this.opts.run(["conntrack", "-L", "-f", family, "-o", "extended"]);
@@ -151,6 +155,23 @@ export class FlowLogCollector {
       }
     })();
     return this.#flushing;
+  }
+
+  /**
+   * tcpdump writes its capture in buffer-sized blocks rather than once per packet (no `-U`);
+   * SIGUSR2 makes it write what it holds, and the block has arrived once the pipe has been quiet
+   * for a moment.
+   */
+  async #drainCapture(): Promise<void> {
+    const tcpdump = this.#tcpdump;
+    if (!tcpdump || tcpdump.exitCode !== null) return;
+    const asked = Date.now();
+    tcpdump.kill("SIGUSR2");
+    const quietMs = 100;
+    while (Date.now() - asked < 2_000) {
+      await new Promise((r) => setTimeout(r, quietMs / 2));
+      if (Date.now() - Math.max(this.#lastRead, asked) >= quietMs) return;
+    }
   }
 
   async stop(): Promise<void> {
