@@ -16,6 +16,7 @@ import {
   type TunnelLog,
   tunnelOptionsFromConfig,
 } from "../dataplane/index.js";
+import { saysTrue } from "./params.js";
 
 export interface DaemonDataplane {
   onUpdate(msg: ToDataplane): void;
@@ -73,9 +74,7 @@ export function renderConfigFromFelix(
       DEFAULT_FAILSAFE_INBOUND,
     ),
     // Either flow log output needs the verdicts NFLOGged.
-    flowLogs: ["FlowLogsFileEnabled", "FlowLogsHTTPEnabled"].some((name) =>
-      ["true", "1", "yes", "y", "t"].includes((config[name] ?? "").trim().toLowerCase()),
-    ),
+    flowLogs: saysTrue(config.FlowLogsFileEnabled) || saysTrue(config.FlowLogsHTTPEnabled),
     failsafeOutbound: parseFailsafePorts(
       "FailsafeOutboundHostPorts",
       config.FailsafeOutboundHostPorts,

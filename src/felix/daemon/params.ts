@@ -42,11 +42,18 @@ export interface FlowLogParams {
 
 export class FelixConfigError extends Error {}
 
+const TRUE_WORDS = ["true", "1", "yes", "y", "t"];
+
+/** Whether a Felix boolean parameter's text says true (anything else, or absent, is not). */
+export function saysTrue(v: string | undefined): boolean {
+  return v !== undefined && TRUE_WORDS.includes(v.trim().toLowerCase());
+}
+
 function bool(raw: Record<string, string>, name: string, dflt: boolean): boolean {
   const v = raw[name];
   if (v === undefined) return dflt;
+  if (saysTrue(v)) return true;
   const lower = v.trim().toLowerCase();
-  if (["true", "1", "yes", "y", "t"].includes(lower)) return true;
   if (["false", "0", "no", "n", "f"].includes(lower)) return false;
   throw new FelixConfigError(`invalid value for ${name}: '${v}' is not a boolean`);
 }
