@@ -46,6 +46,25 @@ export function parseEndpoint(url: string): Endpoint {
 }
 
 /** Errors that mean "this endpoint is not answering": the next one may. */
+/** A JSON POST of `body` to `path` on one endpoint, over TCP or its unix socket. */
+function postOptions(
+  endpoint: Endpoint,
+  agent: Agent,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): RequestOptions {
+  return {
+    method: "POST",
+    path,
+    agent,
+    ...(endpoint.socketPath
+      ? { socketPath: endpoint.socketPath }
+      : { host: endpoint.host, port: endpoint.port }),
+    headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers },
+  };
+}
+
 const CONNECT_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -117,29 +136,14 @@ export class GatewayTransport {
   ): Promise<{ status: number; text: string }> {
     const { request, agent } = await this.load();
     return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          method: "POST",
-          path,
-          agent,
-          ...(endpoint.socketPath
-            ? { socketPath: endpoint.socketPath }
-            : { host: endpoint.host, port: endpoint.port }),
-          headers: {
-            "content-type": "application/json",
-            "content-length": Buffer.byteLength(body),
-            ...headers,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
-          );
-          res.on("error", reject);
-        },
-      );
+      const req = request(postOptions(endpoint, agent, path, body, headers), (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", reject);
+      });
       const timer = setTimeout(
         () => req.destroy(new TimeoutError(`no answer within ${this.timeoutMs} ms`)),
         this.timeoutMs,
@@ -239,51 +243,36 @@ export class GatewayTransport {
       ended = true;
       onEnd(error);
     };
-    const req = request(
-      {
-        method: "POST",
-        path,
-        agent,
-        ...(endpoint.socketPath
-          ? { socketPath: endpoint.socketPath }
-          : { host: endpoint.host, port: endpoint.port }),
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(text),
-          ...headers,
-        },
-      },
-      (res) => {
-        let buffered = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          buffered += chunk;
-          for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line === "" || ended) continue;
-            try {
-              onLine(JSON.parse(line));
-            } catch (err) {
-              end(err as Error);
-              req.destroy();
-            }
+    const req = request(postOptions(endpoint, agent, path, text, headers), (res) => {
+      let buffered = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buffered += chunk;
+        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line === "" || ended) continue;
+          try {
+            onLine(JSON.parse(line));
+          } catch (err) {
+            end(err as Error);
+            req.destroy();
           }
-        });
-        res.on("end", () => {
-          const rest = buffered.trim();
-          if (rest !== "" && !ended) {
-            try {
-              onLine(JSON.parse(rest));
-            } catch {
-              // a truncated last message is reported by the end below
-            }
+        }
+      });
+      res.on("end", () => {
+        const rest = buffered.trim();
+        if (rest !== "" && !ended) {
+          try {
+            onLine(JSON.parse(rest));
+          } catch {
+            // a truncated last message is reported by the end below
           }
-          end(new DatastoreUnavailableError(`etcd closed the watch stream (HTTP ${res.statusCode})`));
-        });
-        res.on("error", (err) => end(unavailable(this.endpoints, err.message)));
-      },
-    );
+        }
+        end(new DatastoreUnavailableError(`etcd closed the watch stream (HTTP ${res.statusCode})`));
+      });
+      res.on("error", (err) => end(unavailable(this.endpoints, err.message)));
+    });
     this.streams.add(req);
     req.on("close", () => this.streams.delete(req));
     req.on("error", (err) => end(unavailable(this.endpoints, err.message)));
