@@ -189,10 +189,18 @@ export async function podCreate(
   progress(`adding ${ref} on ${node} through the calico CNI plugin`);
   const out = await callCni(paths, state, pod, "ADD");
   if (out.code !== 0) {
+    // As a kubelet does, DEL after a failed ADD: it releases whatever the ADD got as far as
+    // assigning (the plugin may have died after IPAM committed).
+    const del = await callCni(paths, state, pod, "DEL");
     await run("ip", ["netns", "del", netns]);
     delete state.pods[ref];
     saveState(paths, state);
-    throw new LabError(`CNI ADD for ${ref} failed: ${out.stdout.trim() || out.stderr.trim()}`);
+    const why = out.stdout.trim() || out.stderr.trim() || `exit code ${out.code}`;
+    const cleanup =
+      del.code === 0
+        ? ""
+        : `; the DEL that cleans up after it failed too: ${del.stdout.trim() || del.stderr.trim()}`;
+    throw new LabError(`CNI ADD for ${ref} failed: ${why}${cleanup}`);
   }
   const result = JSON.parse(out.stdout) as { ips?: Array<{ address: string }> };
   pod.ips = (result.ips ?? []).map((i) => i.address.split("/")[0] ?? "");

@@ -66,6 +66,20 @@ export async function killAndWait(pid: number | undefined, ms = 5_000): Promise<
   if (alive(pid)) process.kill(pid as number, "SIGKILL");
 }
 
+/**
+ * A process started by `detached` and everything it started, killed at once: the lab's picture
+ * of `kill -9` on a container. Other processes in the same network namespace (a runtime's CNI
+ * call, a probe) are not the container's and live on.
+ */
+export function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
 /** Every process in a namespace, killed at once, as a crash would. */
 export async function killNamespace(netns: string): Promise<void> {
   const pids = (await run("ip", ["netns", "pids", netns])).stdout.split("\n").filter((p) => p.trim());

@@ -6,7 +6,7 @@ import { run, runOk } from "../../lib/exec.js";
 import { withClient } from "../datastore.js";
 import { clusterWritable, type EtcdMember, findLeader, killMember, restartMember } from "../etcd-cluster.js";
 import { startNode } from "../nodes.js";
-import { killNamespace, sleep } from "../processes.js";
+import { killGroup, sleep } from "../processes.js";
 import type { LabPaths, LabState } from "../state.js";
 import { restartTypha } from "../typha.js";
 
@@ -73,9 +73,9 @@ async function loseQuorum(ctx: FaultContext): Promise<Injected> {
 async function killCalicoNode(ctx: FaultContext, name: string): Promise<Injected> {
   const node = ctx.state.nodes.find((n) => n.name === name);
   if (!node) throw new Error(`no node ${name}`);
-  // Everything in the node's namespace (calico-node with Felix and confd, and its BIRD) dies at
-  // once, as kill -9 of the container would do.
-  await killNamespace(node.netns);
+  // calico-node with Felix and confd, and its BIRD, die at once, as kill -9 of the container
+  // would do; a CNI call the runtime is making on that node is not the container's and goes on.
+  killGroup(node.pid);
   return {
     expected: [`node:${name}`, `felix:${name}`, `bird:${name}`],
     recover: async () => {
