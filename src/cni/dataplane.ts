@@ -2,6 +2,12 @@
  * The Linux dataplane of the calico plugin: a veth pair between the container's namespace and
  * this process's namespace (the "host"), with Calico's MAC, sysctls and routes. Commands are
  * built by ipcmd.ts; this module only runs them, in order, and undoes its own work on failure.
+ *
+ * Every process a plugin starts costs it a fork of the whole Node process (about 10 ms of this
+ * process's own CPU) before the command does anything, so an IPv4 workload takes two: one shell
+ * in the container's namespace that runs a single `ip -batch` (create, link-up, routes,
+ * addresses) and a single `ip -batch` on the host (link-up, routes). Sysctls of the host side are
+ * file writes from this process, which is in the host namespace.
  */
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { ExecError, run, runOk } from "../lib/exec.js";
@@ -9,22 +15,24 @@ import { CniError, ErrorCode } from "./errors.js";
 import {
   batchSafeName,
   containerConfigScript,
+  containerCreateScript,
   containerSetupScript,
-  containerUpScript,
   EXPECTED_HOST_LINK_LOCAL,
   families,
   HOST_MAC,
   hostLinkBatch,
   hostRouteArgs,
+  hostRouteDestination,
   hostRouteShowArgs,
+  hostSetupBatch,
   hostSysctls,
   nsenterArgs,
+  parseBatchFailures,
   parseLinkJson,
   parseLinkLocal,
   parseProcNetDev,
   parseRouteDevs,
   type VethPlan,
-  vethCreateBatch,
 } from "./ipcmd.js";
 import { log } from "./log.js";
 
@@ -54,6 +62,15 @@ async function writeSysctl(path: string, value: string, optional: boolean): Prom
     if (!optional) throw new Error(`failed to set sysctl ${path}=${value}: ${(err as Error).message}`);
     log.warning("failed to set optional sysctl", { path, value, error: (err as Error).message });
   }
+}
+
+/** All at once (they are independent files); the first failure in list order is the one reported. */
+async function writeHostSysctls(hostIfname: string, fam: { v4: boolean; v6: boolean }): Promise<void> {
+  const results = await Promise.allSettled(
+    hostSysctls(hostIfname, fam).map((s) => writeSysctl(s.path, s.value, s.optional)),
+  );
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** Sets the fixed MAC until it sticks: udev may still be assigning its own to the new link. */
@@ -92,18 +109,67 @@ async function hostLinkLocal(hostIfname: string): Promise<string> {
   return ll;
 }
 
-async function addHostRoute(address: string, hostIfname: string): Promise<void> {
-  const res = await run(IP, hostRouteArgs(address, hostIfname), { timeoutMs: COMMAND_TIMEOUT_MS });
-  if (res.code === 0) return;
-  if (!/File exists/.test(res.stderr))
-    throw new ExecError(`ip ${hostRouteArgs(address, hostIfname).join(" ")}`, res);
-  // Felix may already have programmed the same route; only a route via another device is a clash.
+/** Felix may already have programmed the same route; only a route via another device is a clash. */
+async function assertNoRouteClash(address: string, hostIfname: string): Promise<void> {
   const devs = parseRouteDevs((await hostIp(hostRouteShowArgs(address))).stdout);
   const other = devs.find((d) => d !== hostIfname);
   if (other !== undefined) {
     throw new Error(
       `route (${address}) already exists for an interface other than '${hostIfname}': ${address} dev ${other}`,
     );
+  }
+}
+
+async function addHostRoute(address: string, hostIfname: string): Promise<void> {
+  const res = await run(IP, hostRouteArgs(address, hostIfname), { timeoutMs: COMMAND_TIMEOUT_MS });
+  if (res.code === 0) return;
+  if (!/File exists/.test(res.stderr))
+    throw new ExecError(`ip ${hostRouteArgs(address, hostIfname).join(" ")}`, res);
+  await assertNoRouteClash(address, hostIfname);
+}
+
+/**
+ * The host side after the container side created it: sysctls (before link-up, so IPv6 settings
+ * apply when the link-local address is made), then link-up and the workload routes in one batch.
+ * A route that exists already is only an error if it uses another device.
+ */
+async function configureHostSide(plan: VethPlan, fam: { v4: boolean; v6: boolean }): Promise<void> {
+  await writeHostSysctls(plan.hostIfname, fam);
+  const batch = hostSetupBatch(plan.hostIfname, plan.addresses);
+  const res = await run(IP, ["-j", "-force", "-batch", "-"], { input: batch, timeoutMs: COMMAND_TIMEOUT_MS });
+  if (res.code !== 0) {
+    const lines = batch.split("\n");
+    const failures = parseBatchFailures(res.stderr);
+    if (failures.length === 0) throw new ExecError("ip -batch (host side)", res);
+    for (const f of failures) {
+      const line = lines[f.line - 1] ?? "";
+      const route = hostRouteDestination(line);
+      if (route !== undefined && /File exists/.test(f.message))
+        await assertNoRouteClash(route, plan.hostIfname);
+      else throw new ExecError(`ip ${line}`, { code: res.code, stdout: "", stderr: f.message });
+    }
+  }
+  // Set at creation, so it should be there; anything that changed it since gets it set again.
+  if (parseLinkJson(res.stdout)?.mac !== HOST_MAC) await ensureHostMac(plan.hostIfname);
+}
+
+/** The pair could not be created: nothing of it exists to undo. */
+class VethCreateError extends Error {}
+
+/**
+ * Runs a container-side script. A failure before the pair exists (the host side is not in this
+ * namespace) is the pair's creation failing, which leaves nothing to undo.
+ */
+async function runContainerScript(plan: VethPlan, script: string, creates: boolean) {
+  try {
+    return await inNetns(plan.netns, ["sh", "-s"], script);
+  } catch (err) {
+    if (creates && !(await hostHasLink(plan.hostIfname))) {
+      throw new VethCreateError(
+        `failed to create veth pair ${plan.ifname} (container ${plan.netns}) / ${plan.hostIfname} (host): ${(err as Error).message}`,
+      );
+    }
+    throw err;
   }
 }
 
@@ -149,32 +215,20 @@ export async function setupWorkloadInterface(plan: VethPlan): Promise<PlumbedInt
     log.info("deleting stale host-side interface", { iface: plan.hostIfname });
     await run(IP, ["link", "del", plan.hostIfname]);
   }
+  const fam = families(plan.addresses);
+  const oneStep = containerSetupScript(plan, process.pid);
   try {
-    await inNetns(plan.netns, [IP, "-batch", "-"], vethCreateBatch(plan, process.pid));
-  } catch (err) {
-    throw new Error(
-      `failed to create veth pair ${plan.ifname} (container ${plan.netns}) / ${plan.hostIfname} (host): ${(err as Error).message}`,
-    );
-  }
-  try {
-    const fam = families(plan.addresses);
-    for (const s of hostSysctls(plan.hostIfname, fam)) await writeSysctl(s.path, s.value, s.optional);
-    await hostIp(["-batch", "-"], hostLinkBatch(plan.hostIfname));
-    await ensureHostMac(plan.hostIfname);
-    const oneStep = containerSetupScript(plan);
-    let out: Awaited<ReturnType<typeof inNetns>>;
-    if (oneStep) {
-      out = await inNetns(plan.netns, ["sh", "-s"], oneStep);
-    } else {
-      await inNetns(plan.netns, ["sh", "-s"], containerUpScript(plan));
-      const ll = fam.v6 ? await hostLinkLocal(plan.hostIfname) : undefined;
-      out = await inNetns(plan.netns, ["sh", "-s"], containerConfigScript(plan, ll));
+    let out = await runContainerScript(plan, oneStep ?? containerCreateScript(plan, process.pid), true);
+    await configureHostSide(plan, fam);
+    if (!oneStep) {
+      const ll = await hostLinkLocal(plan.hostIfname);
+      out = await runContainerScript(plan, containerConfigScript(plan, ll), false);
     }
     const link = parseLinkJson(out.stdout);
     if (!link) throw new Error(`could not read back container interface ${plan.ifname}: ${out.stdout}`);
-    for (const address of plan.addresses) await addHostRoute(address, plan.hostIfname);
     return { mac: link.mac, mtu: link.mtu };
   } catch (err) {
+    if (err instanceof VethCreateError) throw err;
     await removeWorkloadInterface(plan.netns, plan.ifname).catch((e: Error) =>
       log.warning("cleanup after failed setup also failed", { error: e.message }),
     );

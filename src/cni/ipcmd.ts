@@ -61,11 +61,13 @@ export function nsenterArgs(netns: string, argv: string[]): string[] {
 
 /**
  * Creates the pair from inside the container so the container side never exists in the host
- * namespace; the peer goes to the namespace of `hostPid` (this process).
+ * namespace; the peer goes to the namespace of `hostPid` (this process). The host side gets
+ * Calico's MAC in the same request: an address given at creation is one the kernel records as
+ * set rather than random, which udev's MAC policy leaves alone.
  */
 export function vethCreateBatch(plan: VethPlan, hostPid: number): string {
   const q = plan.numQueues;
-  return `link add name ${bq(plan.ifname)} mtu ${plan.mtu} numtxqueues ${q} numrxqueues ${q} type veth peer name ${bq(plan.hostIfname)} mtu ${plan.mtu} numtxqueues ${q} numrxqueues ${q} netns ${hostPid}\n`;
+  return `link add name ${bq(plan.ifname)} mtu ${plan.mtu} numtxqueues ${q} numrxqueues ${q} type veth peer name ${bq(plan.hostIfname)} mtu ${plan.mtu} numtxqueues ${q} numrxqueues ${q} address ${HOST_MAC} netns ${hostPid}\n`;
 }
 
 /** The host side's sysctls, as paths under /proc/sys (which show the writer's own namespace). */
@@ -102,23 +104,20 @@ function sysctlLine(path: string, value: string): string {
   return `echo ${value} > ${shq(path)}\n`;
 }
 
-/**
- * First half inside the container: IPv6 settings that must precede link-up, then link-up. Once
- * both ends are up the veth has carrier and the host side gets its link-local address.
- */
-export function containerUpScript(plan: VethPlan): string {
-  const fam = families(plan.addresses);
-  let s = "set -e\n";
-  if (fam.v6) {
-    s += sysctlLine(`/proc/sys/net/ipv6/conf/${plan.ifname}/accept_dad`, "0");
-    for (const dev of ["all", "default", "lo"])
-      s += sysctlLine(`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, "0");
-  }
-  s += `ip link set dev ${shq(plan.ifname)} up\n`;
-  return s;
+/** `ip -batch` lines fed from a here-document, so one `ip` process runs them all. */
+function ipBatch(lines: string, json = false): string {
+  return `ip ${json ? "-j " : ""}-batch - <<'CALICO_TS_EOF'\n${lines}CALICO_TS_EOF\n`;
 }
 
-/** The in-container routes and addresses as one `ip -batch`. */
+function linkUpLine(ifname: string): string {
+  return `link set dev ${bq(ifname)} up\n`;
+}
+
+function linkShowLine(ifname: string): string {
+  return `link show dev ${bq(ifname)}\n`;
+}
+
+/** The in-container routes and addresses as `ip -batch` lines. */
 export function containerRouteBatch(plan: VethPlan, hostLinkLocal?: string): string {
   const dev = bq(plan.ifname);
   const fam = families(plan.addresses);
@@ -135,25 +134,93 @@ export function containerRouteBatch(plan: VethPlan, hostLinkLocal?: string): str
   return b;
 }
 
-/** Second half inside the container: routes, addresses, forwarding sysctls, then report the link. */
-export function containerConfigScript(plan: VethPlan, hostLinkLocal?: string): string {
+function forwardingLines(plan: VethPlan): string {
   const fam = families(plan.addresses);
   const forwarding = plan.allowIpForwarding ? "1" : "0";
-  let s = "set -e\n";
-  s += `ip -batch - <<'CALICO_TS_EOF'\n${containerRouteBatch(plan, hostLinkLocal)}CALICO_TS_EOF\n`;
+  let s = "";
   if (fam.v4) s += sysctlLine("/proc/sys/net/ipv4/ip_forward", forwarding);
   if (fam.v6) s += sysctlLine("/proc/sys/net/ipv6/conf/all/forwarding", forwarding);
-  s += `ip -j link show dev ${shq(plan.ifname)}\n`;
   return s;
 }
 
 /**
- * Both halves in one shell (one process start fewer) when the container has no IPv6: only IPv6
- * routes need the host side's link-local address, which exists only after the first half.
+ * The whole container side for a container without IPv6, in one shell running one `ip`: create
+ * the pair, link-up, routes and addresses, report the link (JSON, the batch's only output), then
+ * the forwarding sysctl (a shell builtin). Undefined with IPv6: its routes need the host side's
+ * link-local address, which exists only once both ends are up (containerCreateScript and
+ * containerConfigScript then run before and after the host side).
  */
-export function containerSetupScript(plan: VethPlan): string | undefined {
+export function containerSetupScript(plan: VethPlan, hostPid: number): string | undefined {
   if (families(plan.addresses).v6) return undefined;
-  return containerUpScript(plan) + containerConfigScript(plan).replace(/^set -e\n/, "");
+  const lines =
+    vethCreateBatch(plan, hostPid) +
+    linkUpLine(plan.ifname) +
+    containerRouteBatch(plan) +
+    linkShowLine(plan.ifname);
+  return `set -e\n${ipBatch(lines, true)}${forwardingLines(plan)}`;
+}
+
+/** First half inside an IPv6 container: create the pair, IPv6 settings that must precede link-up, link-up. */
+export function containerCreateScript(plan: VethPlan, hostPid: number): string {
+  let s = `set -e\n${ipBatch(vethCreateBatch(plan, hostPid))}`;
+  s += sysctlLine(`/proc/sys/net/ipv6/conf/${plan.ifname}/accept_dad`, "0");
+  for (const dev of ["all", "default", "lo"])
+    s += sysctlLine(`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, "0");
+  s += `ip link set dev ${shq(plan.ifname)} up\n`;
+  return s;
+}
+
+/** Second half inside an IPv6 container: routes, addresses and the link report in one batch, then forwarding. */
+export function containerConfigScript(plan: VethPlan, hostLinkLocal?: string): string {
+  const lines = containerRouteBatch(plan, hostLinkLocal) + linkShowLine(plan.ifname);
+  return `set -e\n${ipBatch(lines, true)}${forwardingLines(plan)}`;
+}
+
+/**
+ * The host side once its sysctls are written, for `ip -j -force -batch -`: link-up, a route per
+ * workload address, and the link report (to confirm the MAC). `-force` runs every line, so a
+ * route that already exists is reported without stopping the rest.
+ */
+export function hostSetupBatch(hostIfname: string, addresses: string[]): string {
+  let b = linkUpLine(hostIfname);
+  for (const address of addresses) b += hostRouteLine(address, hostIfname);
+  return b + linkShowLine(hostIfname);
+}
+
+/** `ip -batch` form of hostRouteArgs. */
+export function hostRouteLine(address: string, hostIfname: string): string {
+  return `route add ${address} dev ${bq(hostIfname)} scope link\n`;
+}
+
+/** The destination of a hostRouteLine, or undefined for any other line. */
+export function hostRouteDestination(line: string): string | undefined {
+  return /^route add (\S+) dev /.exec(line)?.[1];
+}
+
+export interface BatchFailure {
+  /** 1-based line of the batch that failed. */
+  line: number;
+  /** What `ip` printed for that line. */
+  message: string;
+}
+
+/**
+ * Splits `ip -batch` stderr into the failed lines: each failure's messages come just before
+ * its `Command failed -:N` line.
+ */
+export function parseBatchFailures(stderr: string): BatchFailure[] {
+  const out: BatchFailure[] = [];
+  let pending: string[] = [];
+  for (const text of stderr.split("\n")) {
+    const m = /^Command failed \S*:(\d+)$/.exec(text.trim());
+    if (m) {
+      out.push({ line: Number(m[1]), message: pending.join("\n") });
+      pending = [];
+    } else if (text.trim() !== "") {
+      pending.push(text.trim());
+    }
+  }
+  return out;
 }
 
 /** Host route to the workload; the kernel tags it proto boot, as Calico's netlink call does. */

@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
   containerConfigScript,
+  containerCreateScript,
   containerRouteBatch,
   containerSetupScript,
-  containerUpScript,
   hostLinkBatch,
   hostRouteArgs,
+  hostRouteDestination,
+  hostSetupBatch,
   hostSysctls,
+  parseBatchFailures,
   parseLinkJson,
   parseLinkLocal,
   parseProcNetDev,
@@ -29,9 +32,9 @@ const plan: VethPlan = {
 const dual: VethPlan = { ...plan, addresses: ["10.65.0.5/32", "fd00::5/128"], routes: ["0.0.0.0/0", "::/0"] };
 
 describe("veth commands", () => {
-  it("creates the pair from the container with the peer sent to the host's namespace", () => {
+  it("creates the pair from the container with the peer, Calico's MAC set, sent to the host's namespace", () => {
     expect(vethCreateBatch(plan, 4242)).toBe(
-      'link add name "eth0" mtu 1440 numtxqueues 2 numrxqueues 2 type veth peer name "caliabc123" mtu 1440 numtxqueues 2 numrxqueues 2 netns 4242\n',
+      'link add name "eth0" mtu 1440 numtxqueues 2 numrxqueues 2 type veth peer name "caliabc123" mtu 1440 numtxqueues 2 numrxqueues 2 address ee:ee:ee:ee:ee:ee netns 4242\n',
     );
   });
 
@@ -68,26 +71,52 @@ describe("veth commands", () => {
     );
   });
 
-  it("container scripts: IPv6 sysctls before link-up, forwarding off unless allowed", () => {
-    const up = containerUpScript(dual);
-    expect(up.indexOf("accept_dad")).toBeLessThan(up.indexOf("link set"));
-    expect(containerUpScript(plan)).not.toContain("ipv6");
-    const cfg = containerConfigScript(plan);
-    expect(cfg).toContain("echo 0 > '/proc/sys/net/ipv4/ip_forward'");
-    expect(cfg).not.toContain("ipv6/conf/all/forwarding");
-    expect(containerConfigScript({ ...dual, allowIpForwarding: true }, "fe80::1")).toContain(
-      "echo 1 > '/proc/sys/net/ipv6/conf/all/forwarding'",
-    );
+  it("IPv6 containers: create, IPv6 sysctls, link-up; then routes via the host link-local", () => {
+    const create = containerCreateScript(dual, 4242);
+    expect(create.indexOf("link add")).toBeLessThan(create.indexOf("accept_dad"));
+    expect(create.indexOf("accept_dad")).toBeLessThan(create.indexOf("link set"));
+    expect(create).toContain("echo 0 > '/proc/sys/net/ipv6/conf/lo/disable_ipv6'");
+    const cfg = containerConfigScript({ ...dual, allowIpForwarding: true }, "fe80::1");
+    expect(cfg).toContain("route add ::/0 via fe80::1");
+    expect(cfg).toContain("echo 1 > '/proc/sys/net/ipv6/conf/all/forwarding'");
+    expect(cfg).toContain("echo 1 > '/proc/sys/net/ipv4/ip_forward'");
   });
 
-  it("IPv4-only containers are set up by one script: link-up, then routes and addresses", () => {
-    const one = containerSetupScript(plan)!;
+  it("IPv4-only containers: one ip batch (create, link-up, routes, addresses, report), forwarding off", () => {
+    const one = containerSetupScript(plan, 4242)!;
     expect(one.match(/set -e/g)).toHaveLength(1);
-    expect(one.indexOf("link set")).toBeLessThan(one.indexOf("route add"));
-    expect(one).toContain(containerRouteBatch(plan));
-    expect(one.trimEnd().endsWith(`ip -j link show dev 'eth0'`)).toBe(true);
+    // One ip process, JSON output for the link report.
+    expect(one.match(/^ip /gm)).toEqual(["ip "]);
+    expect(one).toContain("ip -j -batch - <<'CALICO_TS_EOF'\n");
+    const batch = one.slice(
+      one.indexOf("\n", one.indexOf("<<")) + 1,
+      one.indexOf("CALICO_TS_EOF\n", one.indexOf("<<") + 20),
+    );
+    expect(batch).toBe(
+      vethCreateBatch(plan, 4242) +
+        'link set dev "eth0" up\n' +
+        containerRouteBatch(plan) +
+        'link show dev "eth0"\n',
+    );
+    expect(one.trimEnd().endsWith("echo 0 > '/proc/sys/net/ipv4/ip_forward'")).toBe(true);
+    expect(one).not.toContain("ipv6");
+    expect(containerSetupScript({ ...plan, allowIpForwarding: true }, 1)).toContain("echo 1 > ");
     // IPv6 routes need the host side's link-local address, known only after link-up.
-    expect(containerSetupScript(dual)).toBeUndefined();
+    expect(containerSetupScript(dual, 4242)).toBeUndefined();
+  });
+
+  it("host side: link-up, a link-scoped route per address, then the link report", () => {
+    expect(hostSetupBatch("caliX", ["10.65.0.5/32", "fd00::5/128"])).toBe(
+      [
+        'link set dev "caliX" up',
+        'route add 10.65.0.5/32 dev "caliX" scope link',
+        'route add fd00::5/128 dev "caliX" scope link',
+        'link show dev "caliX"',
+        "",
+      ].join("\n"),
+    );
+    expect(hostRouteDestination('route add fd00::5/128 dev "caliX" scope link')).toBe("fd00::5/128");
+    expect(hostRouteDestination('link set dev "caliX" up')).toBeUndefined();
   });
 
   it("quotes for the shell", () => {
@@ -108,6 +137,21 @@ describe("veth commands", () => {
 });
 
 describe("kernel output parsers", () => {
+  it("splits ip -batch stderr into the lines that failed and their messages", () => {
+    const stderr = [
+      "RTNETLINK answers: File exists",
+      "Command failed -:2",
+      "Error: Nexthop device is not up.",
+      "Command failed -:3",
+      "",
+    ].join("\n");
+    expect(parseBatchFailures(stderr)).toEqual([
+      { line: 2, message: "RTNETLINK answers: File exists" },
+      { line: 3, message: "Error: Nexthop device is not up." },
+    ]);
+    expect(parseBatchFailures("Cannot open network namespace\n")).toEqual([]);
+  });
+
   it("lists links from /proc/net/dev", () => {
     const text = "Inter-|   Receive\n face |bytes\n    lo:       0       0\ncaliabc123: 1 2 3\n  eth0: 5\n";
     expect(parseProcNetDev(text)).toEqual(["lo", "caliabc123", "eth0"]);
