@@ -380,11 +380,28 @@ async function deleteK8sEndpoint(ctx: Ctx): Promise<void> {
   throw new CniError(ErrorCode.internal, "endpoint was modified before it could be deleted");
 }
 
+/**
+ * The interface goes in parallel with the datastore work (it needs nothing from it), so the
+ * `nsenter` runs while the plugin waits on etcd; errors are reported in the order the steps had
+ * when they ran one after another (endpoint, interface, IPAM).
+ */
 async function del(ctx: Ctx): Promise<void> {
   const hasIpam = ctx.conf.ipam.type !== "";
+  const unplumbed = removeWorkloadInterface(ctx.env.netns, ctx.env.ifname).then(
+    () => undefined,
+    (err: unknown) => ({ err }),
+  );
+  const afterUnplumb = async () => {
+    const failed = await unplumbed;
+    if (failed) throw failed.err;
+  };
   if (ctx.id.orchestrator === "k8s") {
-    await deleteK8sEndpoint(ctx);
-    await removeWorkloadInterface(ctx.env.netns, ctx.env.ifname);
+    try {
+      await deleteK8sEndpoint(ctx);
+    } finally {
+      await unplumbed;
+    }
+    await afterUnplumb();
     if (hasIpam) await ipam(ctx, "DEL");
     return;
   }
@@ -396,8 +413,12 @@ async function del(ctx: Ctx): Promise<void> {
       ipamError = err;
     }
   }
-  await deleteEndpoint(ctx);
-  await removeWorkloadInterface(ctx.env.netns, ctx.env.ifname);
+  try {
+    await deleteEndpoint(ctx);
+  } finally {
+    await unplumbed;
+  }
+  await afterUnplumb();
   if (ipamError) throw ipamError;
 }
 
@@ -415,6 +436,19 @@ async function check(ctx: Ctx): Promise<void> {
   if (ctx.conf.ipam.type !== "") await ipam(ctx, "CHECK");
 }
 
+/**
+ * Starts loading the modules this verb will need later (IPAM; for ADD the write pipeline) while
+ * the plugin waits on etcd and on `ip`, instead of compiling them on the critical path when first
+ * used. A failure here surfaces at the real import.
+ */
+function prefetchModules(command: Command, conf: NetConf): void {
+  if (command !== "ADD" && command !== "DEL") return;
+  const wanted: Promise<unknown>[] = [];
+  if (conf.ipam.type === "calico-ipam") wanted.push(import("./calico-ipam.js"));
+  if (command === "ADD") wanted.push(import("../client/client.js"));
+  for (const p of wanted) p.catch(() => {});
+}
+
 export async function handle(command: Command, env: CniEnv, conf: NetConf): Promise<string | undefined> {
   if (command === "GC") return undefined;
   if (command !== "STATUS") requireNodenameFile(conf);
@@ -426,6 +460,7 @@ export async function handle(command: Command, env: CniEnv, conf: NetConf): Prom
     const ctx: Ctx = { env, conf, id, store };
     // Without readiness gates to wait for, ADD's first reads share the readiness check's round trip.
     const early = command === "ADD" && conf.readinessGates.length === 0 ? startAddReads(ctx) : undefined;
+    prefetchModules(command, conf);
     await checkClusterReady(store);
     if (command === "ADD") {
       const result = await add(ctx, early);
