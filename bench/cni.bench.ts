@@ -8,7 +8,9 @@
  *    block hint file beside the IPAM lock);
  *  - the old path as a baseline: the unbundled modules, the gRPC etcd client
  *    (CALICO_ETCD_CLIENT=grpc) and no block hints (the file is removed before every call, so
- *    IPAM takes the general path), which is how the plugins ran before issue 14.
+ *    IPAM takes the general path), which is how the plugins ran before issue 14;
+ *  - optionally another built checkout's plugins (CNI_BENCH_BASELINE=<checkout dir>, e.g. a
+ *    build of main), to compare two versions of the shipped path in one run.
  */
 import { chmod, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -28,7 +30,7 @@ import { exec } from "../test/support/netns.js";
 import { type BenchModule, type Figure, percentiles } from "./lib.js";
 
 const ITERATIONS = 30;
-const ADD_GOAL = { median: "≤ 120 ms", p99: "≤ 200 ms" };
+const GOAL = { median: "≤ 120 ms", p99: "≤ 200 ms" };
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -51,6 +53,14 @@ async function unbundledBinDir(c: Cluster): Promise<string> {
   return bin;
 }
 
+/** A CNI bin dir with another checkout's plugins, for CNI_BENCH_BASELINE. */
+async function checkoutBinDir(c: Cluster, checkout: string): Promise<string> {
+  const bin = join(c.dir, "bin-baseline");
+  await mkdir(bin);
+  for (const p of ["calico", "calico-ipam"]) await symlink(join(checkout, "bin", p), join(bin, p));
+  return bin;
+}
+
 interface Path {
   add: number[];
   del: number[];
@@ -59,34 +69,41 @@ interface Path {
 
 const newPath = (): Path => ({ add: [], del: [], ipamAdd: [] });
 
-async function measure(c: Cluster) {
+type Which = "new" | "old" | "checkout";
+
+async function measure(c: Cluster, checkout: string | undefined) {
   const inHost = (argv: string[], env: Record<string, string> = {}) =>
     exec("nsenter", [`--net=${c.host.path}`, ...argv], { env: { PATH: process.env.PATH ?? "", ...env } });
   const oldBin = await unbundledBinDir(c);
+  const checkoutBin = checkout === undefined ? undefined : await checkoutBinDir(c, checkout);
   const conf = netConf(c, { log_level: "error" });
   // The old path gets its own lock (and so hint) directory, whose hint file is removed each time.
   const oldLock = join(c.dir, "run-old/ipam.lock");
   const oldConf = netConf(c, { log_level: "error", ipam_lock_file: oldLock });
   const oldHints = hintsPath(parseNetConf(JSON.stringify(oldConf), "0.2.0"));
   await mkdir(dirname(oldLock), { recursive: true });
+  // The other checkout keeps its own hints too, as a host running only it would.
+  const checkoutConf = netConf(c, {
+    log_level: "error",
+    ipam_lock_file: join(c.dir, "run-checkout/ipam.lock"),
+  });
   const grpc = { CALICO_ETCD_CLIENT: "grpc" };
   const floor: number[] = [];
   const version: number[] = [];
-  const now = newPath();
-  const old = newPath();
+  const paths: Record<Which, Path> = { new: newPath(), old: newPath(), checkout: newPath() };
+  const setup = (which: Which) =>
+    which === "old"
+      ? { cluster: { ...c, binDir: oldBin }, conf: oldConf, env: grpc }
+      : which === "checkout"
+        ? { cluster: { ...c, binDir: checkoutBin ?? c.binDir }, conf: checkoutConf, env: {} }
+        : { cluster: c, conf, env: {} };
 
-  const addDel = async (i: number, which: "new" | "old", out: Path) => {
+  const addDel = async (i: number, which: Which) => {
     const ctr = await newContainer("cts-cni-bench");
     try {
-      const id = `bench-${which}-${i}`;
+      const { cluster, conf: pathConf, env } = setup(which);
+      const inv = { containerId: `bench-${which}-${i}`, netns: ctr.path, conf: pathConf, env };
       const isOld = which === "old";
-      const inv = {
-        containerId: id,
-        netns: ctr.path,
-        conf: isOld ? oldConf : conf,
-        ...(isOld ? { env: grpc } : {}),
-      };
-      const cluster = isOld ? { ...c, binDir: oldBin } : c;
       if (isOld) await rm(oldHints, { force: true });
       const a = await timed(async () =>
         expectOk(await invoke(cluster, "calico", { command: "ADD", ...inv })),
@@ -96,31 +113,30 @@ async function measure(c: Cluster) {
         expectOk(await invoke(cluster, "calico", { command: "DEL", ...inv })),
       );
       if (i >= 0) {
-        out.add.push(a);
-        out.del.push(d);
+        paths[which].add.push(a);
+        paths[which].del.push(d);
       }
     } finally {
       await ctr.remove();
     }
   };
-  const ipamAlone = async (i: number, which: "new" | "old", out: Path) => {
-    const isOld = which === "old";
-    const ipamConf = { ...(isOld ? oldConf : conf), nodename_file_optional: true };
+  const ipamAlone = async (i: number, which: Which) => {
+    const { cluster, conf: pathConf, env } = setup(which);
     const inv = {
       containerId: `benchipam-${which}-${i}`,
       netns: "/var/run/netns/unused",
-      conf: ipamConf,
-      ...(isOld ? { env: grpc } : {}),
+      conf: { ...pathConf, nodename_file_optional: true },
+      env,
     };
-    const cluster = isOld ? { ...c, binDir: oldBin } : c;
-    if (isOld) await rm(oldHints, { force: true });
+    if (which === "old") await rm(oldHints, { force: true });
     const t = await timed(async () =>
       expectOk(await invoke(cluster, "calico-ipam", { command: "ADD", ...inv })),
     );
     expectOk(await invoke(cluster, "calico-ipam", { command: "DEL", ...inv }));
-    if (i >= 0) out.ipamAdd.push(t);
+    if (i >= 0) paths[which].ipamAdd.push(t);
   };
 
+  const which: Which[] = checkout === undefined ? ["new", "old"] : ["new", "checkout", "old"];
   // Two warm-up rounds (page cache, first block claims), then interleaved samples.
   for (let i = -2; i < ITERATIONS; i++) {
     const f = await timed(() => inHost([process.execPath, "-e", "0"]));
@@ -132,30 +148,41 @@ async function measure(c: Cluster) {
       floor.push(f);
       version.push(v);
     }
-    // Alternate which path goes first so neither always follows the other.
-    const order: ["new" | "old", Path][] =
-      i % 2 === 0
-        ? [
-            ["new", now],
-            ["old", old],
-          ]
-        : [
-            ["old", old],
-            ["new", now],
-          ];
-    for (const [which, out] of order) await addDel(i, which, out);
-    for (const [which, out] of order) await ipamAlone(i, which, out);
+    // Rotate which path goes first so none always follows another.
+    const order = which.map((_, k) => which[(k + i + 2) % which.length] as Which);
+    for (const w of order) await addDel(i, w);
+    for (const w of order) await ipamAlone(i, w);
   }
-  return { floor, version, now, old };
+  return { floor, version, now: paths.new, old: paths.old, checkout: checkout && paths.checkout };
+}
+
+/** The shipped path's figures against another checkout's (CNI_BENCH_BASELINE). */
+function checkoutFigures(now: Path, other: Path, checkout: string): Figure[] {
+  const name = `checkout ${checkout}`;
+  const p = (xs: number[]) => percentiles(xs);
+  const rows: [string, number, number][] = [
+    ["calico ADD median", p(now.add).median, p(other.add).median],
+    ["calico ADD p99", p(now.add).p99, p(other.add).p99],
+    ["calico DEL median", p(now.del).median, p(other.del).median],
+    ["calico DEL p99", p(now.del).p99, p(other.del).p99],
+    ["calico-ipam ADD alone median", p(now.ipamAdd).median, p(other.ipamAdd).median],
+  ];
+  return rows.map(([label, value, base]) => ({
+    name: `${label} vs another checkout`,
+    value,
+    unit: "ms",
+    baseline: { name, value: base },
+  }));
 }
 
 const bench: BenchModule = {
   title: "CNI plugins: per-call latency (process per call, real etcd, netns)",
   async run(): Promise<Figure[]> {
+    const checkout = process.env.CNI_BENCH_BASELINE || undefined;
     const c = await startCluster({ prefix: "cts-cni-bench" });
     try {
       const load = loadavg().map((l) => l.toFixed(1));
-      const m = await measure(c);
+      const m = await measure(c, checkout);
       console.log(
         `  (${ITERATIONS} interleaved samples each; load average ${load.join(" ")} before, ${loadavg()
           .map((l) => l.toFixed(1))
@@ -179,14 +206,14 @@ const bench: BenchModule = {
           value: add.median,
           unit: "ms",
           baseline: { name: "old path", value: oldAdd.median },
-          goal: ADD_GOAL.median,
+          goal: GOAL.median,
         },
         {
           name: `calico ADD p99 (node -e 0 p99 ${floor.p99.toFixed(0)} ms)`,
           value: add.p99,
           unit: "ms",
           baseline: { name: "old path", value: oldAdd.p99 },
-          goal: ADD_GOAL.p99,
+          goal: GOAL.p99,
         },
         {
           name: "calico ADD median above the node -e 0 floor",
@@ -199,14 +226,14 @@ const bench: BenchModule = {
           value: del.median,
           unit: "ms",
           baseline: { name: "old path", value: oldDel.median },
-          goal: ADD_GOAL.median,
+          goal: GOAL.median,
         },
         {
           name: "calico DEL p99",
           value: del.p99,
           unit: "ms",
           baseline: { name: "old path", value: oldDel.p99 },
-          goal: ADD_GOAL.p99,
+          goal: GOAL.p99,
         },
         {
           name: "calico DEL median above the node -e 0 floor",
@@ -220,6 +247,7 @@ const bench: BenchModule = {
           unit: "ms",
           baseline: { name: "old path", value: oldIpam.median },
         },
+        ...(m.checkout && checkout ? checkoutFigures(m.now, m.checkout, checkout) : []),
       ];
     } finally {
       await c.stop();
