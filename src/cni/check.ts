@@ -3,11 +3,11 @@
  * and the host side still exists. Read-only.
  */
 import type { Resource } from "../api/meta.js";
-import { run } from "../lib/exec.js";
 import { hostHasLink } from "./dataplane.js";
 import type { CniEnv } from "./env.js";
 import { CniError, ErrorCode } from "./errors.js";
 import { nsenterArgs } from "./ipcmd.js";
+import { runCommand as run } from "./shell.js";
 
 interface AddrInfo {
   local?: string;

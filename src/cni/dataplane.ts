@@ -7,10 +7,11 @@
  * process's own CPU) before the command does anything, so an IPv4 workload takes two: one shell
  * in the container's namespace that runs a single `ip -batch` (create, link-up, routes,
  * addresses) and a single `ip -batch` on the host (link-up, routes). Sysctls of the host side are
- * file writes from this process, which is in the host namespace.
+ * file writes from this process, which is in the host namespace. In the plugins, commands go
+ * through the run's command shell (shell.ts), so not even those fork Node.
  */
 import { readFile, stat, writeFile } from "node:fs/promises";
-import { ExecError, run, runOk } from "../lib/exec.js";
+import { ExecError, type ExecOptions } from "../lib/exec.js";
 import { CniError, ErrorCode } from "./errors.js";
 import {
   batchSafeName,
@@ -35,12 +36,19 @@ import {
   type VethPlan,
 } from "./ipcmd.js";
 import { log } from "./log.js";
+import { runCommand as run } from "./shell.js";
 
 const IP = "ip";
 const NSENTER = "nsenter";
 const COMMAND_TIMEOUT_MS = 20_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runOk(file: string, args: string[], opts: ExecOptions) {
+  const result = await run(file, args, opts);
+  if (result.code !== 0) throw new ExecError([file, ...args].join(" "), result);
+  return result;
+}
 
 async function inNetns(netns: string, argv: string[], input?: string) {
   return runOk(NSENTER, nsenterArgs(netns, argv), { input, timeoutMs: COMMAND_TIMEOUT_MS });

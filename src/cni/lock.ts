@@ -4,6 +4,8 @@
  * binding, so util-linux `flock` takes the lock on a descriptor this process shares with it;
  * flock locks belong to the open file description, so the lock stays held after the helper exits
  * and is released when this process closes the descriptor (or dies).
+ * When the plugin's command shell runs (shell.ts), the shell takes the lock instead and holds it
+ * on a descriptor of its own, which saves a process start.
  * Best effort, as in Calico: if the lock cannot be taken, the datastore's compare-and-swap still
  * guarantees correctness, so we log and carry on.
  */
@@ -11,6 +13,7 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { log } from "./log.js";
+import { shellLock, shellUnlock } from "./shell.js";
 
 export interface HostLock {
   release(): void;
@@ -28,6 +31,23 @@ function flockOn(fd: number, timeoutSeconds: number): Promise<number> {
   });
 }
 
+function notTaken(path: string, exitCode: number): HostLock {
+  log.warning("could not take the host IPAM lock; continuing without it", { path, exitCode });
+  return NOT_HELD;
+}
+
+/** Released by the shell's next request, which runs before any command asked for later. */
+function shellHeld(): HostLock {
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      shellUnlock().catch(() => {});
+    },
+  };
+}
+
 export async function acquireHostLock(path: string, timeoutSeconds = 90): Promise<HostLock> {
   let fd: number;
   try {
@@ -40,11 +60,15 @@ export async function acquireHostLock(path: string, timeoutSeconds = 90): Promis
     });
     return NOT_HELD;
   }
+  const inShell = await shellLock(path, timeoutSeconds);
+  if (inShell !== undefined) {
+    closeSync(fd);
+    return inShell === 0 ? shellHeld() : notTaken(path, inShell);
+  }
   const code = await flockOn(fd, timeoutSeconds);
   if (code !== 0) {
     closeSync(fd);
-    log.warning("could not take the host IPAM lock; continuing without it", { path, exitCode: code });
-    return NOT_HELD;
+    return notTaken(path, code);
   }
   let held = true;
   return {

@@ -62,6 +62,9 @@ export async function main(plugin: PluginName, argv = process.argv.slice(2)): Pr
     const parsed = parseCommand(process.env.CNI_COMMAND);
     command = parsed;
     if (parsed === "VERSION") return finish(`${JSON.stringify(versionInfo(), null, 4)}\n`, 0);
+    // Verbs that run commands get their shell now, while this process is small and cheap to fork.
+    if (parsed === "ADD" || parsed === "DEL" || parsed === "CHECK")
+      (await import("./shell.js")).startCommandShell();
     // Calico marks its own arguments ignorable so delegated IPAM plugins accept the Kubernetes ones.
     if (plugin === "calico") {
       const args = process.env.CNI_ARGS;
