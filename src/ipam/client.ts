@@ -17,6 +17,7 @@ import { type AssignmentAttributes, Queries } from "./query.js";
 import { type ReleaseOptions, type ReleaseResult, Releaser } from "./release.js";
 import { IPAMStore } from "./store.js";
 import type { PoolUtilization } from "./utilization.js";
+import { WrittenBlocks } from "./written.js";
 
 export interface IPAMClientOptions {
   kv: KVStore;
@@ -34,6 +35,8 @@ export class IPAMClient {
   readonly #releaser: Releaser;
   readonly #queries: Queries;
   readonly #hostname: string;
+  /** Blocks the fast path wrote, so the next fast allocation need not read them back. */
+  readonly #written = new WrittenBlocks();
 
   constructor(opts: IPAMClientOptions) {
     this.store = new IPAMStore(opts.kv);
@@ -71,7 +74,15 @@ export class IPAMClient {
     const host = req.hostname ?? this.#hostname;
     const batch = this.#batch();
     if (opts.hints && batch) {
-      const fast = await fastAutoAssign(this.store.kv, batch, req, host, opts.hints, this.#ctx.clock());
+      const fast = await fastAutoAssign(
+        this.store.kv,
+        batch,
+        req,
+        host,
+        opts.hints,
+        this.#ctx.clock(),
+        this.#written,
+      );
       if (fast) return fast;
     }
     const result = await this.#assigner.autoAssign(req, host);
@@ -105,6 +116,7 @@ export class IPAMClient {
         host,
         opts.hints,
         this.#ctx.clock(),
+        this.#written,
       );
       if (fast) return fast;
     }

@@ -174,6 +174,45 @@ describe("IPAM fast path (MemoryKV)", () => {
     expect(q.ipv4.ips[0]).toMatch(/^10\.72\.0\./);
   });
 
+  it("does not read back a block it wrote itself; a write by another client since is caught by the guard", async () => {
+    const c = await memoryCluster();
+    const reads: string[][] = [];
+    // Wraps the counting wrapper, so c.calls counts each read twice: `reads` is the count.
+    const readMany = c.kv.readMany.bind(c.kv);
+    c.kv.readMany = (r) => {
+      reads.push(r.flatMap((x) => ("key" in x ? [x.key] : [])));
+      return readMany(r);
+    };
+    const hints = new MemoryHints();
+    await c.ipam.autoAssign({ handleId: "w0", num4: 1 }, { hints });
+    const blockKeyOf = (cidr: string) => `${BLOCK_PREFIX}ipv4/block/${cidr.replace("/", "-")}`;
+    const key = blockKeyOf(hints.get("node-a", 4)!);
+    // The first fast allocation reads the block; the second plans on what the first wrote.
+    reads.length = 0;
+    const got = [await c.ipam.autoAssign({ handleId: "w1", num4: 1 }, { hints })];
+    got.push(await c.ipam.autoAssign({ handleId: "w2", num4: 1 }, { hints }));
+    expect(reads.map((keys) => keys.includes(key))).toEqual([true, false]);
+    // Another client (another process on this host) allocates from the same block meanwhile.
+    const other = IPAMClient.fromResourceStore(c.store, { defaultHostname: "node-a" });
+    const otherHints = new MemoryHints();
+    otherHints.set("node-a", 4, hints.get("node-a", 4));
+    got.push(await other.autoAssign({ handleId: "o1", num4: 1 }, { hints: otherHints }));
+    // This client's copy is stale now: its guarded commit fails and it reads the block again.
+    c.reset();
+    reads.length = 0;
+    got.push(await c.ipam.autoAssign({ handleId: "w3", num4: 1 }, { hints }));
+    expect(c.calls.get("commit")).toBe(2);
+    expect(reads.map((keys) => keys.includes(key))).toEqual([false, true]);
+    const ips = got.map((r) => addr(r.ipv4.ips[0]!));
+    expect(new Set(ips).size).toBe(ips.length);
+    const block = await blockAt(c.kv, hints.get("node-a", 4)!);
+    expect(validateBlock(block, new Date())).toEqual([]);
+    for (const h of ["w0", "w1", "w2", "o1", "w3"]) {
+      expect(ordinalsForHandle(block, h)).toHaveLength(1);
+      expect(await c.ipam.ipsByHandle(h)).toHaveLength(1);
+    }
+  });
+
   it("a released affinity or a stale handle revision makes it fall back, never double-allocate", async () => {
     const c = await memoryCluster();
     const hints = new MemoryHints();
