@@ -10,7 +10,7 @@
  *
  * The planning functions are pure (snapshot in, writes out); the two async ones do the I/O.
  */
-import type { KeyValue, KVCondition, KVRead, KVStore, KVWrite } from "../datastore/kv.js";
+import type { KeyValue, KVCondition, KVRead, KVReadManyResult, KVStore, KVWrite } from "../datastore/kv.js";
 import { type CIDR, cidrContains, formatCIDR, formatIP, networkAddress, parseCIDR } from "../lib/net.js";
 import { decodeAffinity, isConfirmed } from "./affinity.js";
 import type { AutoAssignRequest, AutoAssignResult, IPAMAssignments } from "./assign.js";
@@ -34,6 +34,7 @@ import type { InventoryReads, InventorySnapshot } from "./inventory.js";
 import { affinityKey, blockKey, CONFIG_KEY, handleKey, hostOwner, ownerString } from "./keys.js";
 import { determinePools, poolContainingCIDR, poolsFromResources, selectorMatches } from "./pools.js";
 import { Reservations } from "./reservations.js";
+import { type HostView, type HostViews, viewGuards } from "./views.js";
 import type { WrittenBlock, WrittenBlocks } from "./written.js";
 
 /** The writes of a fast decision and the guards that make it valid. */
@@ -200,10 +201,21 @@ export function planAssign(
   return { conditions, writes, outcome: result, blocks: planned };
 }
 
+/** What a long-lived client keeps between fast allocations: see written.ts and views.ts. */
+export interface FastMemory {
+  written: WrittenBlocks;
+  views: HostViews;
+}
+
+/** etcd allows 128 compares per transaction; a view needing more guards is read instead. */
+const MAX_GUARDS = 100;
+
 /**
- * AutoAssign in one read and one transaction, or undefined (nothing written) to fall back. With
- * `written`, blocks this client wrote last are planned on without being read; if one turns out
- * stale (the guarded transaction fails), the attempt is made once more reading everything.
+ * AutoAssign in one read and one transaction, or undefined (nothing written) to fall back.
+ * With `memory` (a long-lived client), blocks this client wrote are not read back, and once the
+ * host has a view (its last read of everything else) the allocation is a single transaction
+ * guarded on that view and on the written blocks; when a guard fails, the same transaction reads
+ * the current state and one more transaction, planned on it, completes the allocation.
  */
 export async function fastAutoAssign(
   kv: KVStore,
@@ -212,42 +224,133 @@ export async function fastAutoAssign(
   host: string,
   hints: BlockHints,
   now: Date,
-  written?: WrittenBlocks,
+  memory?: FastMemory,
 ): Promise<AutoAssignResult | undefined> {
   const blocks = hintedBlocks(req, host, hints);
   if (!blocks) return undefined;
-  const known = blocks.map((b) => written?.take(blockKey(b.cidr)));
-  const first = await tryAssign(kv, inventory, req, host, blocks, now, known, written);
-  if (first !== "conflict" || known.every((k) => k === undefined))
-    return first === "conflict" ? undefined : first;
-  const second = await tryAssign(kv, inventory, req, host, blocks, now, [], written);
+  const known = blocks.map((b) => memory?.written.take(blockKey(b.cidr)));
+  const ctx: AssignContext = { kv, inventory, req, host, blocks, now, memory };
+  const view = memory?.views.get(host);
+  const owner = hostOwner(host);
+  if (
+    view &&
+    known.every((k) => k !== undefined) &&
+    blocks.every((b) => view.affinities.has(affinityKey(owner, b.cidr)))
+  ) {
+    return oneTransaction(ctx, view, known);
+  }
+  const first = await readThenCommit(ctx, known);
+  if (first !== "conflict") return first;
+  // A written block was stale (or anything else changed): once more, reading everything.
+  if (known.every((k) => k === undefined)) return undefined;
+  const second = await readThenCommit(ctx, []);
   return second === "conflict" ? undefined : second;
 }
 
-async function tryAssign(
-  kv: KVStore,
-  inventory: InventoryReads,
-  req: AutoAssignRequest,
-  host: string,
-  blocks: readonly HintedBlock[],
-  now: Date,
+interface AssignContext {
+  kv: KVStore;
+  inventory: InventoryReads;
+  req: AutoAssignRequest;
+  host: string;
+  blocks: readonly HintedBlock[];
+  now: Date;
+  memory: FastMemory | undefined;
+}
+
+/** The plan, or undefined when the fast path does not apply (a decode or selection failure included). */
+function plan(
+  ctx: AssignContext,
+  results: KeyValue[][],
   known: readonly (WrittenBlock | undefined)[],
-  written: WrittenBlocks | undefined,
-): Promise<AutoAssignResult | undefined | "conflict"> {
-  // The handle ID is stored as given, as the general path stores it.
-  const { results } = await kv.readMany(assignReads(inventory, host, blocks, req.handleId, known));
-  let plan: FastPlan<AutoAssignResult> | undefined;
+): FastPlan<AutoAssignResult> | undefined {
   try {
-    plan = planAssign(req, host, blocks, inventory, results, now, known);
+    return planAssign(ctx.req, ctx.host, ctx.blocks, ctx.inventory, results, ctx.now, known);
   } catch {
     // Whatever failed to decode or select, the general path reports it properly.
     return undefined;
   }
-  if (!plan) return undefined;
-  const committed = await kv.commit(plan.conditions, plan.writes);
+}
+
+/** Remembers what a read saw of the inventory and the affinities, for the next allocation. */
+function rememberView(ctx: AssignContext, reads: readonly KVRead[], read: KVReadManyResult): void {
+  if (!ctx.memory) return;
+  const head = ctx.inventory.reads(ctx.host).length + 1;
+  const owner = hostOwner(ctx.host);
+  const affinityKeys = new Set(ctx.blocks.map((b) => affinityKey(owner, b.cidr)));
+  const affinities = new Map<string, KeyValue>();
+  reads.forEach((r, i) => {
+    const found = read.results[i]?.[0];
+    if ("key" in r && affinityKeys.has(r.key) && found) affinities.set(r.key, found);
+  });
+  ctx.memory.views.set(ctx.host, {
+    revision: read.revision,
+    reads: reads.slice(0, head),
+    results: read.results.slice(0, head),
+    affinities,
+  });
+}
+
+function remember(ctx: AssignContext, planned: FastPlan<AutoAssignResult>, revision: string): void {
+  for (const b of planned.blocks) ctx.memory?.written.put(b.key, revision, b.block);
+}
+
+/** One batched read (without the blocks in `known`), then one guarded transaction. */
+async function readThenCommit(
+  ctx: AssignContext,
+  known: readonly (WrittenBlock | undefined)[],
+): Promise<AutoAssignResult | undefined | "conflict"> {
+  // The handle ID is stored as given, as the general path stores it.
+  const reads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId, known);
+  const read = await ctx.kv.readMany(reads);
+  rememberView(ctx, reads, read);
+  const planned = plan(ctx, read.results, known);
+  if (!planned) return undefined;
+  const committed = await ctx.kv.commit(planned.conditions, planned.writes);
   if (!committed.succeeded) return "conflict";
-  for (const b of plan.blocks) written?.put(b.key, committed.revision, b.block);
-  return plan.outcome;
+  remember(ctx, planned, committed.revision);
+  return planned.outcome;
+}
+
+/**
+ * The allocation planned on the view and the written blocks, committed in one transaction
+ * guarded on all of them (the handle guarded absent); if a guard fails, that transaction returns
+ * a full read, and a second one planned on it completes the allocation.
+ */
+async function oneTransaction(
+  ctx: AssignContext,
+  view: HostView,
+  known: readonly WrittenBlock[],
+): Promise<AutoAssignResult | undefined> {
+  const guards = viewGuards(view);
+  // The plan adds a block and an affinity guard per family, and the handle's.
+  if (guards.length + 2 * ctx.blocks.length + 1 > MAX_GUARDS) {
+    ctx.memory?.views.forget(ctx.host);
+    const r = await readThenCommit(ctx, known);
+    return r === "conflict" ? undefined : r;
+  }
+  const owner = hostOwner(ctx.host);
+  const assumed: KeyValue[][] = [
+    ...view.results,
+    ...ctx.blocks.map((b) => [view.affinities.get(affinityKey(owner, b.cidr))!]),
+    ...(ctx.req.handleId ? [[]] : []),
+  ];
+  const optimistic = plan(ctx, assumed, known);
+  if (!optimistic) return undefined;
+  const conditions = [...guards, ...optimistic.conditions];
+  const fullReads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId);
+  const committed = await ctx.kv.commit(conditions, optimistic.writes, fullReads);
+  if (committed.succeeded) {
+    remember(ctx, optimistic, committed.revision);
+    return optimistic.outcome;
+  }
+  if (!committed.read) return undefined;
+  rememberView(ctx, fullReads, committed.read);
+  const planned = plan(ctx, committed.read.results, []);
+  if (!planned) return undefined;
+  const second = await ctx.kv.commit(planned.conditions, planned.writes);
+  if (!second.succeeded) return undefined;
+  remember(ctx, planned, second.revision);
+  return planned.outcome;
 }
 
 /** The batched read of a release: the handles, the hinted blocks, then what release consults. */
@@ -341,7 +444,7 @@ export function planRelease(
  * Releases several handles (the CNI's current and legacy handle IDs) in one read and one
  * transaction when their blocks are the hinted ones; undefined (nothing written) to fall back.
  * The blocks are always read (a release is rarer than an allocation), and what is written goes
- * into `written` for the allocations that follow.
+ * into `memory` for the allocations that follow.
  */
 export async function fastReleaseHandles(
   kv: KVStore,
@@ -350,7 +453,7 @@ export async function fastReleaseHandles(
   host: string,
   hints: BlockHints,
   now: Date,
-  written?: WrittenBlocks,
+  memory?: FastMemory,
 ): Promise<ReleaseOutcome | undefined> {
   const ids = handleIds.map((id) => sanitiseHandle(id) ?? id);
   const blocks: CIDR[] = [];
@@ -370,6 +473,6 @@ export async function fastReleaseHandles(
   if (plan.writes.length === 0) return plan.outcome;
   const committed = await kv.commit(plan.conditions, plan.writes);
   if (!committed.succeeded) return undefined;
-  for (const b of plan.blocks) written?.put(b.key, committed.revision, b.block);
+  for (const b of plan.blocks) memory?.written.put(b.key, committed.revision, b.block);
   return plan.outcome;
 }

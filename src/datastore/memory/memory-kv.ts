@@ -184,14 +184,24 @@ export class MemoryKV implements KVStore {
 
   async readMany(reads: readonly KVRead[]): Promise<KVReadManyResult> {
     this.check();
+    return this.readNow(reads);
+  }
+
+  /** Every read at the current revision, synchronously: one snapshot, as etcd's txn gives. */
+  private readNow(reads: readonly KVRead[]): KVReadManyResult {
     const results: KeyValue[][] = [];
     for (const read of reads) {
       if ("key" in read) {
         const kv = this.current(read.key);
         results.push(kv ? [{ ...kv }] : []);
-      } else {
-        results.push((await this.list(read.prefix)).kvs);
+        continue;
       }
+      const kvs: KeyValue[] = [];
+      for (const key of this.history.keys()) {
+        const kv = key.startsWith(read.prefix) ? this.current(key) : undefined;
+        if (kv) kvs.push({ ...kv });
+      }
+      results.push(kvs.sort((a, b) => compareKeys(a.key, b.key)));
     }
     return { results, revision: this.revision.toString() };
   }
@@ -214,7 +224,7 @@ export class MemoryKV implements KVStore {
       return {
         succeeded: false,
         revision: this.revision.toString(),
-        ...(orRead.length > 0 ? { read: await this.readMany(orRead) } : {}),
+        ...(orRead.length > 0 ? { read: this.readNow(orRead) } : {}),
       };
     }
     // etcd's delete of an absent key is no write; a commit of nothing but those keeps the revision.
