@@ -10,6 +10,7 @@ import { EtcdHttpKV } from "../../src/datastore/etcd-http/index.js";
 import type { KVStore } from "../../src/datastore/kv.js";
 import { MemoryKV } from "../../src/datastore/memory/memory-kv.js";
 import { CalicoResourceStore } from "../../src/datastore/resources/store.js";
+import { encodeAffinity } from "../../src/ipam/affinity.js";
 import { decodeBlock, ordinalsForHandle, validateBlock } from "../../src/ipam/block.js";
 import { IPAMClient } from "../../src/ipam/client.js";
 import { decodeHandle } from "../../src/ipam/handle.js";
@@ -244,6 +245,39 @@ describe("IPAM fast path (MemoryKV)", () => {
     await c.store.update({ ...pool, spec: { ...pool.spec, disabled: true } });
     const anyPool = await c.ipam.autoAssign({ handleId: "v4", num4: 1 }, { hints });
     expect(anyPool.ipv4.ips[0]).toMatch(/^10\.72\.0\./);
+  });
+
+  it("a sibling withdrawing its pending affinity between our read and our write is a conflict, not an error", async () => {
+    const kv = new MemoryKV();
+    let raced: string | undefined;
+    // The first claim finds a sibling's pending affinity, which the sibling deletes right after
+    // our read of it (it lost the block): our update then finds no key.
+    const racing = new Proxy(kv, {
+      get(target, prop, receiver) {
+        if (prop === "create")
+          return async (key: string, value: string) => {
+            if (raced === undefined && key.startsWith("/calico/ipam/v2/host/node-a/")) {
+              raced = key;
+              await target.create(key, encodeAffinity("pending"));
+            }
+            return target.create(key, value);
+          };
+        if (prop === "get")
+          return async (key: string) => {
+            const found = await target.get(key);
+            if (key === raced && found) await target.delete(key);
+            return found;
+          };
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const store = new CalicoResourceStore(racing);
+    await store.create(res("IPPool", "p", { cidr: "10.70.0.0/24", blockSize: 29 }));
+    await store.create(res("Node", "node-a", {}));
+    const ipam = IPAMClient.fromResourceStore(store, { defaultHostname: "node-a" });
+    const r = await ipam.autoAssign({ handleId: "c0", num4: 1 });
+    expect(raced).toBeDefined();
+    expect(await ipam.ipsByHandle("c0")).toEqual([addr(r.ipv4.ips[0]!)]);
   });
 
   it("a released affinity or a stale handle revision makes it fall back, never double-allocate", async () => {
