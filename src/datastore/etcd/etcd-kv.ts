@@ -212,11 +212,20 @@ function readResults(reads: readonly KVRead[], res: ITxnResponse): KVReadManyRes
   };
 }
 
+/**
+ * An int64 for protobufjs: a number when exact (every revision in practice), which it encodes
+ * directly; the decimal text otherwise, which it parses through Long (slower, but exact).
+ */
+function int64(value: bigint): number | string {
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : value.toString();
+}
+
 /** A KVCondition as etcd's Compare; a prefix guard is "every key's mod_revision < R + 1". */
 function compareOf(c: KVCondition): ICompare {
   if ("key" in c) {
-    parseRevision(c.modRevision, "modRevision");
-    return { key: enc(c.key), target: "Mod", result: "Equal", mod_revision: c.modRevision };
+    const rev = parseRevision(c.modRevision, "modRevision");
+    return { key: enc(c.key), target: "Mod", result: "Equal", mod_revision: int64(rev) };
   }
   const after = parseRevision(c.notModifiedAfter, "notModifiedAfter");
   const key = enc(c.prefix);
@@ -225,7 +234,7 @@ function compareOf(c: KVCondition): ICompare {
     range_end: prefixRangeEnd(key),
     target: "Mod",
     result: "Less",
-    mod_revision: (after + 1n).toString(),
+    mod_revision: int64(after + 1n),
   };
 }
 
