@@ -45,11 +45,12 @@ export interface KVReadManyResult {
   revision: string;
 }
 
-/** A commit guard: the key's modRevision must equal this ("0" means the key must be absent). */
-export interface KVCondition {
-  key: string;
-  modRevision: string;
-}
+/**
+ * A commit guard: the key's modRevision must equal this ("0" means the key must be absent); or,
+ * with `prefix`, no key under it may have been written after revision `notModifiedAfter` (a key
+ * created there since fails it; one deleted since does not, so guard the known keys as well).
+ */
+export type KVCondition = { key: string; modRevision: string } | { prefix: string; notModifiedAfter: string };
 
 export type KVWrite = { type: "put"; key: string; value: string } | { type: "delete"; key: string };
 
@@ -58,6 +59,8 @@ export interface KVCommitResult {
   succeeded: boolean;
   /** Revision of the writes (or the store's revision when they did not happen). */
   revision: string;
+  /** When a condition failed and the commit was given reads: their results, in the same transaction. */
+  read?: KVReadManyResult;
 }
 
 /**
@@ -67,7 +70,15 @@ export interface KVCommitResult {
  */
 export interface KVBatch {
   readMany(reads: readonly KVRead[]): Promise<KVReadManyResult>;
-  commit(conditions: readonly KVCondition[], writes: readonly KVWrite[]): Promise<KVCommitResult>;
+  /**
+   * The writes if every condition holds; otherwise nothing is written and `orRead`, if given, is
+   * read instead (so an optimistic writer learns the current state in the same round trip).
+   */
+  commit(
+    conditions: readonly KVCondition[],
+    writes: readonly KVWrite[],
+    orRead?: readonly KVRead[],
+  ): Promise<KVCommitResult>;
 }
 
 export interface KVStore extends KVBatch {

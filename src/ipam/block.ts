@@ -14,7 +14,7 @@ import {
   networkAddress,
   parseCIDR,
 } from "../lib/net.js";
-import { type BigJsonValue, parseBigJson, stringifyBigJson, toBigInt } from "./bigjson.js";
+import { type BigJsonValue, parseBigJson, toBigInt } from "./bigjson.js";
 import { AddressInUseError, AffinityMismatchError, IPAMError } from "./errors.js";
 
 /** Handle of the addresses the Windows CNI pre-allocates in each block; they do not make a block "used". */
@@ -433,22 +433,25 @@ function encodeAttribute(rec: AllocationAttribute): Record<string, unknown> {
   };
 }
 
-/** Serialises a block in Calico's stored form. */
+/**
+ * Serialises a block in Calico's stored form. The only 64-bit integers are the sequence numbers,
+ * written here by hand; everything else goes through V8's JSON.stringify, which gives the same
+ * text as stringifyBigJson at a fraction of the cost (a block is written on every allocation).
+ */
 export function encodeBlock(block: AllocationBlock): string {
   // Go marshals map keys in byte order.
-  const seq: Record<string, bigint> = {};
-  for (const k of Object.keys(block.sequenceNumberForAllocation).sort()) {
-    seq[k] = block.sequenceNumberForAllocation[k] as bigint;
-  }
-  return stringifyBigJson({
-    cidr: formatCIDR(block.cidr),
-    affinity: block.affinity,
-    affinity_claim_time: block.affinityClaimTime,
-    allocations: block.allocations,
-    unallocated: block.unallocated,
-    attributes: block.attributes.map(encodeAttribute),
-    sequenceNumber: block.sequenceNumber,
-    sequenceNumberForAllocation: seq,
-    deleted: block.deleted,
-  });
+  const seq = Object.keys(block.sequenceNumberForAllocation)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${block.sequenceNumberForAllocation[k] as bigint}`)
+    .join(",");
+  const claimTime =
+    block.affinityClaimTime === undefined
+      ? ""
+      : `,"affinity_claim_time":${JSON.stringify(block.affinityClaimTime)}`;
+  return (
+    `{"cidr":${JSON.stringify(formatCIDR(block.cidr))},"affinity":${JSON.stringify(block.affinity)}${claimTime}` +
+    `,"allocations":${JSON.stringify(block.allocations)},"unallocated":${JSON.stringify(block.unallocated)}` +
+    `,"attributes":${JSON.stringify(block.attributes.map(encodeAttribute))}` +
+    `,"sequenceNumber":${block.sequenceNumber},"sequenceNumberForAllocation":{${seq}},"deleted":${block.deleted}}`
+  );
 }

@@ -46,8 +46,15 @@ export class BlockClaims {
     const existing = await this.#store.getAffinity(owner, cidr);
     if (!existing) throw new UpdateConflictError(affinityKey(owner, cidr));
     if (isConfirmed(existing.value)) return existing;
-    const rev = await this.#store.updateAffinity(owner, cidr, "pending", existing.rev);
-    return { value: { state: "pending", deleted: false }, rev };
+    try {
+      const rev = await this.#store.updateAffinity(owner, cidr, "pending", existing.rev);
+      return { value: { state: "pending", deleted: false }, rev };
+    } catch (err) {
+      // A sibling process on this host withdrew its pending affinity between our read and our
+      // write (it lost the block): a conflict like any other, so the caller looks again.
+      if (err instanceof ResourceNotFoundError) throw new UpdateConflictError(affinityKey(owner, cidr));
+      throw err;
+    }
   }
 
   /**

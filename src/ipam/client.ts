@@ -10,13 +10,15 @@ import { Assigner, type AssignIPRequest, type AutoAssignRequest, type AutoAssign
 import { BlockClaims } from "./claims.js";
 import { type IPAMConfig, specFromConfig, validateIPAMConfig } from "./config.js";
 import { IPAMContext, type IPAMLogger } from "./context.js";
-import { fastAutoAssign, fastReleaseHandles, recordHints } from "./fastpath.js";
+import { type FastMemory, fastAutoAssign, fastReleaseHandles, recordHints } from "./fastpath.js";
 import type { BlockHints } from "./hints.js";
 import { type InventoryReads, type IPAMInventory, inventoryFromStore } from "./inventory.js";
 import { type AssignmentAttributes, Queries } from "./query.js";
 import { type ReleaseOptions, type ReleaseResult, Releaser } from "./release.js";
 import { IPAMStore } from "./store.js";
 import type { PoolUtilization } from "./utilization.js";
+import { HostViews } from "./views.js";
+import { WrittenBlocks } from "./written.js";
 
 export interface IPAMClientOptions {
   kv: KVStore;
@@ -34,6 +36,8 @@ export class IPAMClient {
   readonly #releaser: Releaser;
   readonly #queries: Queries;
   readonly #hostname: string;
+  /** What the fast path saw and wrote, so the next fast allocation can be one transaction. */
+  readonly #memory: FastMemory = { written: new WrittenBlocks(), views: new HostViews() };
 
   constructor(opts: IPAMClientOptions) {
     this.store = new IPAMStore(opts.kv);
@@ -71,7 +75,15 @@ export class IPAMClient {
     const host = req.hostname ?? this.#hostname;
     const batch = this.#batch();
     if (opts.hints && batch) {
-      const fast = await fastAutoAssign(this.store.kv, batch, req, host, opts.hints, this.#ctx.clock());
+      const fast = await fastAutoAssign(
+        this.store.kv,
+        batch,
+        req,
+        host,
+        opts.hints,
+        this.#ctx.clock(),
+        this.#memory,
+      );
       if (fast) return fast;
     }
     const result = await this.#assigner.autoAssign(req, host);
@@ -105,6 +117,7 @@ export class IPAMClient {
         host,
         opts.hints,
         this.#ctx.clock(),
+        this.#memory,
       );
       if (fast) return fast;
     }

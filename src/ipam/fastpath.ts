@@ -10,11 +10,12 @@
  *
  * The planning functions are pure (snapshot in, writes out); the two async ones do the I/O.
  */
-import type { KeyValue, KVCondition, KVRead, KVStore, KVWrite } from "../datastore/kv.js";
+import type { KeyValue, KVCondition, KVRead, KVReadManyResult, KVStore, KVWrite } from "../datastore/kv.js";
 import { type CIDR, cidrContains, formatCIDR, formatIP, networkAddress, parseCIDR } from "../lib/net.js";
 import { decodeAffinity, isConfirmed } from "./affinity.js";
 import type { AutoAssignRequest, AutoAssignResult, IPAMAssignments } from "./assign.js";
 import {
+  type AllocationBlock,
   allocateFromBlock,
   decodeBlock,
   encodeBlock,
@@ -33,12 +34,16 @@ import type { InventoryReads, InventorySnapshot } from "./inventory.js";
 import { affinityKey, blockKey, CONFIG_KEY, handleKey, hostOwner, ownerString } from "./keys.js";
 import { determinePools, poolContainingCIDR, poolsFromResources, selectorMatches } from "./pools.js";
 import { Reservations } from "./reservations.js";
+import { type HostView, type HostViews, viewGuards } from "./views.js";
+import type { WrittenBlock, WrittenBlocks } from "./written.js";
 
 /** The writes of a fast decision and the guards that make it valid. */
 export interface FastPlan<T> {
   conditions: KVCondition[];
   writes: KVWrite[];
   outcome: T;
+  /** The blocks the writes store, by key, for WrittenBlocks once the commit succeeds. */
+  blocks: { key: string; block: AllocationBlock }[];
 }
 
 const modOf = (kv: KeyValue | undefined): string => kv?.modRevision ?? "0";
@@ -92,23 +97,30 @@ export function hintedBlocks(
   return out.length > 0 ? out : undefined;
 }
 
-/** The batched read of an assignment: inventory, v2 config, then block + affinity per family, then the handle. */
+/**
+ * The batched read of an assignment: inventory, v2 config, then per family the block (unless
+ * `known`, from WrittenBlocks) and its affinity, then the handle.
+ */
 export function assignReads(
   inventory: InventoryReads,
   host: string,
   blocks: readonly HintedBlock[],
   handleId: string | undefined,
+  known: readonly (WrittenBlock | undefined)[] = [],
 ): KVRead[] {
   const owner = hostOwner(host);
   return [
     ...inventory.reads(host),
     { key: CONFIG_KEY },
-    ...blocks.flatMap((b) => [{ key: blockKey(b.cidr) }, { key: affinityKey(owner, b.cidr) }]),
+    ...blocks.flatMap((b, i) => [
+      ...(known[i] ? [] : [{ key: blockKey(b.cidr) }]),
+      { key: affinityKey(owner, b.cidr) },
+    ]),
     ...(handleId ? [{ key: handleKey(handleId) }] : []),
   ];
 }
 
-/** Decides an assignment from the batched read, or undefined to fall back. */
+/** Decides an assignment from the batched read (laid out as assignReads), or undefined to fall back. */
 export function planAssign(
   req: AutoAssignRequest,
   host: string,
@@ -116,23 +128,28 @@ export function planAssign(
   inventory: InventoryReads,
   results: KeyValue[][],
   now: Date,
+  known: readonly (WrittenBlock | undefined)[] = [],
 ): FastPlan<AutoAssignResult> | undefined {
   const nInventory = inventory.reads(host).length;
   const snapshot = inventory.decode(results.slice(0, nInventory));
   if (!snapshot.node) return undefined;
   const config = ipamConfigOf(snapshot, results[nInventory]?.[0]);
+  let next = nInventory + 1;
   const allPools = poolsFromResources(snapshot.pools);
   const reservations = Reservations.fromResources(snapshot.reservations);
   const owner = hostOwner(host);
   const mine = ownerString(owner);
   const conditions: KVCondition[] = [];
   const writes: KVWrite[] = [];
+  const planned: FastPlan<AutoAssignResult>["blocks"] = [];
   const result: AutoAssignResult = {
     ipv4: { ips: [], ipVersion: 4, numRequested: req.num4 ?? 0, msgs: [] },
     ipv6: { ips: [], ipVersion: 6, numRequested: req.num6 ?? 0, msgs: [] },
   };
   const handleId = req.handleId;
-  const handleKV = handleId ? results[nInventory + 1 + blocks.length * 2]?.[0] : undefined;
+  // The handle comes after each family's block (when read) and affinity.
+  const handleAt = next + blocks.reduce((n, _, i) => n + (known[i] ? 1 : 2), 0);
+  const handleKV = handleId ? results[handleAt]?.[0] : undefined;
   const handle: IPAMHandle = handleKV ? decodeHandle(handleKV.value) : { block: {}, deleted: false };
   for (const [i, hinted] of blocks.entries()) {
     const pools = determinePools({
@@ -145,12 +162,13 @@ export function planAssign(
       use: req.intendedUse ?? "Workload",
     });
     if (!pools.some((p) => cidrContains(p.cidr, hinted.cidr))) return undefined;
-    const blockKV = results[nInventory + 1 + i * 2]?.[0];
-    const affinityKV = results[nInventory + 2 + i * 2]?.[0];
-    if (!blockKV || !affinityKV) return undefined;
+    const cached = known[i];
+    const blockKV = cached ? undefined : results[next++]?.[0];
+    const affinityKV = results[next++]?.[0];
+    if (!(cached || blockKV) || !affinityKV) return undefined;
     const affinity = decodeAffinity(affinityKV.value);
     if (!isConfirmed(affinity) || affinity.deleted) return undefined;
-    const block = decodeBlock(blockKV.value);
+    const block = cached ? cached.block : decodeBlock(blockKV!.value);
     if (block.affinity !== mine) return undefined;
     garbageCollect(block, config.ipCooldownSeconds, now);
     const reserved = reservations.forBlock(block.cidr);
@@ -164,25 +182,41 @@ export function planAssign(
     if (ords.length < hinted.num) return undefined;
     // Every block write bumps the sequence number, as IPAMStore.updateBlock does.
     block.sequenceNumber += 1n;
-    const cidrText = formatCIDR(block.cidr);
+    const key = blockKey(hinted.cidr);
     conditions.push(
-      { key: blockKV.key, modRevision: blockKV.modRevision },
+      { key, modRevision: cached ? cached.modRevision : blockKV!.modRevision },
       { key: affinityKV.key, modRevision: affinityKV.modRevision },
     );
-    writes.push({ type: "put", key: blockKV.key, value: encodeBlock(block) });
+    writes.push({ type: "put", key, value: encodeBlock(block) });
+    planned.push({ key, block });
     const out: IPAMAssignments = hinted.family === 4 ? result.ipv4 : result.ipv6;
     out.ips.push(...ords.map((o) => ordinalToCIDRText(block, o)));
-    incrementHandle(handle, cidrText, ords.length);
+    incrementHandle(handle, formatCIDR(block.cidr), ords.length);
   }
   if (handleId) {
     const key = handleKey(handleId);
     conditions.push({ key, modRevision: modOf(handleKV) });
     writes.push({ type: "put", key, value: encodeHandle(handle) });
   }
-  return { conditions, writes, outcome: result };
+  return { conditions, writes, outcome: result, blocks: planned };
 }
 
-/** AutoAssign in one read and one transaction, or undefined (nothing written) to fall back. */
+/** What a long-lived client keeps between fast allocations: see written.ts and views.ts. */
+export interface FastMemory {
+  written: WrittenBlocks;
+  views: HostViews;
+}
+
+/** etcd allows 128 compares per transaction; a view needing more guards is read instead. */
+const MAX_GUARDS = 100;
+
+/**
+ * AutoAssign in one read and one transaction, or undefined (nothing written) to fall back.
+ * With `memory` (a long-lived client), blocks this client wrote are not read back, and once the
+ * host has a view (its last read of everything else) the allocation is a single transaction
+ * guarded on that view and on the written blocks; when a guard fails, the same transaction reads
+ * the current state and one more transaction, planned on it, completes the allocation.
+ */
 export async function fastAutoAssign(
   kv: KVStore,
   inventory: InventoryReads,
@@ -190,21 +224,133 @@ export async function fastAutoAssign(
   host: string,
   hints: BlockHints,
   now: Date,
+  memory?: FastMemory,
 ): Promise<AutoAssignResult | undefined> {
   const blocks = hintedBlocks(req, host, hints);
   if (!blocks) return undefined;
-  // The handle ID is stored as given, as the general path stores it.
-  const { results } = await kv.readMany(assignReads(inventory, host, blocks, req.handleId));
-  let plan: FastPlan<AutoAssignResult> | undefined;
+  const known = blocks.map((b) => memory?.written.take(blockKey(b.cidr)));
+  const ctx: AssignContext = { kv, inventory, req, host, blocks, now, memory };
+  const view = memory?.views.get(host);
+  const owner = hostOwner(host);
+  if (
+    view &&
+    known.every((k) => k !== undefined) &&
+    blocks.every((b) => view.affinities.has(affinityKey(owner, b.cidr)))
+  ) {
+    return oneTransaction(ctx, view, known);
+  }
+  const first = await readThenCommit(ctx, known);
+  if (first !== "conflict") return first;
+  // A written block was stale (or anything else changed): once more, reading everything.
+  if (known.every((k) => k === undefined)) return undefined;
+  const second = await readThenCommit(ctx, []);
+  return second === "conflict" ? undefined : second;
+}
+
+interface AssignContext {
+  kv: KVStore;
+  inventory: InventoryReads;
+  req: AutoAssignRequest;
+  host: string;
+  blocks: readonly HintedBlock[];
+  now: Date;
+  memory: FastMemory | undefined;
+}
+
+/** The plan, or undefined when the fast path does not apply (a decode or selection failure included). */
+function plan(
+  ctx: AssignContext,
+  results: KeyValue[][],
+  known: readonly (WrittenBlock | undefined)[],
+): FastPlan<AutoAssignResult> | undefined {
   try {
-    plan = planAssign(req, host, blocks, inventory, results, now);
+    return planAssign(ctx.req, ctx.host, ctx.blocks, ctx.inventory, results, ctx.now, known);
   } catch {
     // Whatever failed to decode or select, the general path reports it properly.
     return undefined;
   }
-  if (!plan) return undefined;
-  const committed = await kv.commit(plan.conditions, plan.writes);
-  return committed.succeeded ? plan.outcome : undefined;
+}
+
+/** Remembers what a read saw of the inventory and the affinities, for the next allocation. */
+function rememberView(ctx: AssignContext, reads: readonly KVRead[], read: KVReadManyResult): void {
+  if (!ctx.memory) return;
+  const head = ctx.inventory.reads(ctx.host).length + 1;
+  const owner = hostOwner(ctx.host);
+  const affinityKeys = new Set(ctx.blocks.map((b) => affinityKey(owner, b.cidr)));
+  const affinities = new Map<string, KeyValue>();
+  reads.forEach((r, i) => {
+    const found = read.results[i]?.[0];
+    if ("key" in r && affinityKeys.has(r.key) && found) affinities.set(r.key, found);
+  });
+  ctx.memory.views.set(ctx.host, {
+    revision: read.revision,
+    reads: reads.slice(0, head),
+    results: read.results.slice(0, head),
+    affinities,
+  });
+}
+
+function remember(ctx: AssignContext, planned: FastPlan<AutoAssignResult>, revision: string): void {
+  for (const b of planned.blocks) ctx.memory?.written.put(b.key, revision, b.block);
+}
+
+/** One batched read (without the blocks in `known`), then one guarded transaction. */
+async function readThenCommit(
+  ctx: AssignContext,
+  known: readonly (WrittenBlock | undefined)[],
+): Promise<AutoAssignResult | undefined | "conflict"> {
+  // The handle ID is stored as given, as the general path stores it.
+  const reads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId, known);
+  const read = await ctx.kv.readMany(reads);
+  rememberView(ctx, reads, read);
+  const planned = plan(ctx, read.results, known);
+  if (!planned) return undefined;
+  const committed = await ctx.kv.commit(planned.conditions, planned.writes);
+  if (!committed.succeeded) return "conflict";
+  remember(ctx, planned, committed.revision);
+  return planned.outcome;
+}
+
+/**
+ * The allocation planned on the view and the written blocks, committed in one transaction
+ * guarded on all of them (the handle guarded absent); if a guard fails, that transaction returns
+ * a full read, and a second one planned on it completes the allocation.
+ */
+async function oneTransaction(
+  ctx: AssignContext,
+  view: HostView,
+  known: readonly WrittenBlock[],
+): Promise<AutoAssignResult | undefined> {
+  const guards = viewGuards(view);
+  // The plan adds a block and an affinity guard per family, and the handle's.
+  if (guards.length + 2 * ctx.blocks.length + 1 > MAX_GUARDS) {
+    ctx.memory?.views.forget(ctx.host);
+    const r = await readThenCommit(ctx, known);
+    return r === "conflict" ? undefined : r;
+  }
+  const owner = hostOwner(ctx.host);
+  const assumed: KeyValue[][] = [
+    ...view.results,
+    ...ctx.blocks.map((b) => [view.affinities.get(affinityKey(owner, b.cidr))!]),
+    ...(ctx.req.handleId ? [[]] : []),
+  ];
+  const optimistic = plan(ctx, assumed, known);
+  if (!optimistic) return undefined;
+  const conditions = [...guards, ...optimistic.conditions];
+  const fullReads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId);
+  const committed = await ctx.kv.commit(conditions, optimistic.writes, fullReads);
+  if (committed.succeeded) {
+    remember(ctx, optimistic, committed.revision);
+    return optimistic.outcome;
+  }
+  if (!committed.read) return undefined;
+  rememberView(ctx, fullReads, committed.read);
+  const planned = plan(ctx, committed.read.results, []);
+  if (!planned) return undefined;
+  const second = await ctx.kv.commit(planned.conditions, planned.writes);
+  if (!second.succeeded) return undefined;
+  remember(ctx, planned, second.revision);
+  return planned.outcome;
 }
 
 /** The batched read of a release: the handles, the hinted blocks, then what release consults. */
@@ -251,6 +397,7 @@ export function planRelease(
   const conditions: KVCondition[] = [];
   const writes: KVWrite[] = [];
   const outcome: ReleaseOutcome = new Map();
+  const planned: FastPlan<ReleaseOutcome>["blocks"] = [];
   for (const [i, id] of handleIds.entries()) {
     const handleKV = results[i]?.[0];
     const name = names[i] ?? id;
@@ -288,13 +435,16 @@ export function planRelease(
     block.sequenceNumber += 1n;
     conditions.push({ key: kv.key, modRevision: kv.modRevision });
     writes.push({ type: "put", key: kv.key, value: encodeBlock(block) });
+    planned.push({ key: kv.key, block });
   }
-  return { conditions, writes, outcome };
+  return { conditions, writes, outcome, blocks: planned };
 }
 
 /**
  * Releases several handles (the CNI's current and legacy handle IDs) in one read and one
  * transaction when their blocks are the hinted ones; undefined (nothing written) to fall back.
+ * The blocks are always read (a release is rarer than an allocation), and what is written goes
+ * into `memory` for the allocations that follow.
  */
 export async function fastReleaseHandles(
   kv: KVStore,
@@ -303,6 +453,7 @@ export async function fastReleaseHandles(
   host: string,
   hints: BlockHints,
   now: Date,
+  memory?: FastMemory,
 ): Promise<ReleaseOutcome | undefined> {
   const ids = handleIds.map((id) => sanitiseHandle(id) ?? id);
   const blocks: CIDR[] = [];
@@ -321,5 +472,7 @@ export async function fastReleaseHandles(
   if (!plan) return undefined;
   if (plan.writes.length === 0) return plan.outcome;
   const committed = await kv.commit(plan.conditions, plan.writes);
-  return committed.succeeded ? plan.outcome : undefined;
+  if (!committed.succeeded) return undefined;
+  for (const b of plan.blocks) memory?.written.put(b.key, committed.revision, b.block);
+  return plan.outcome;
 }

@@ -235,6 +235,52 @@ export function kvContract(name: string, open: () => Promise<KVBackend>): void {
       await errorOf(kv.commit([{ key: `${p}a`, modRevision: "x" }], []), InvalidRequestError);
     });
 
+    it("a prefix guard fails once a key under the prefix is written after its revision; a failed commit can read", async () => {
+      const p = fresh("prefixguard");
+      const r1 = await kv.put(`${p}pools/a`, "A");
+      const since = (await kv.readMany([{ prefix: `${p}pools/` }])).revision;
+      await kv.put(`${p}elsewhere`, "E");
+      const reads = [{ prefix: `${p}pools/` }, { key: `${p}elsewhere` }];
+      // Writes outside the prefix, and an empty prefix, leave the guard holding.
+      const ok = await kv.commit(
+        [
+          { prefix: `${p}pools/`, notModifiedAfter: since },
+          { prefix: `${p}empty/`, notModifiedAfter: since },
+          { key: `${p}pools/a`, modRevision: r1 },
+        ],
+        [{ type: "put", key: `${p}out`, value: "1" }],
+        reads,
+      );
+      expect(ok).toMatchObject({ succeeded: true });
+      expect(ok.read).toBeUndefined();
+      for (const change of [() => kv.put(`${p}pools/b`, "B"), () => kv.put(`${p}pools/a`, "A2")]) {
+        const at = await change();
+        const failed = await kv.commit(
+          [{ prefix: `${p}pools/`, notModifiedAfter: since }],
+          [{ type: "put", key: `${p}out`, value: "no" }],
+          reads,
+        );
+        expect(failed.succeeded).toBe(false);
+        // The reads, as of the failed transaction: the change is in them.
+        expect(failed.read?.results[0]?.map((k) => k.modRevision)).toContain(at);
+        expect(failed.read?.results[1]?.map((k) => k.value)).toEqual(["E"]);
+      }
+      expect((await kv.get(`${p}out`))?.value).toBe("1");
+      // A deletion under the prefix is not a write the prefix guard sees: the key guard does.
+      const r2 = (await kv.get(`${p}pools/b`))!.modRevision;
+      const now = (await kv.readMany([])).revision;
+      await kv.delete(`${p}pools/b`);
+      const afterDelete = await kv.commit(
+        [
+          { prefix: `${p}pools/`, notModifiedAfter: now },
+          { key: `${p}pools/b`, modRevision: r2 },
+        ],
+        [],
+      );
+      expect(afterDelete.succeeded).toBe(false);
+      await errorOf(kv.commit([{ prefix: p, notModifiedAfter: "x" }], []), InvalidRequestError);
+    });
+
     it("expires keys written with a TTL", async () => {
       const p = fresh("ttl");
       await kv.put(`${p}lasting`, "stays");

@@ -10,12 +10,13 @@ import { EtcdHttpKV } from "../../src/datastore/etcd-http/index.js";
 import type { KVStore } from "../../src/datastore/kv.js";
 import { MemoryKV } from "../../src/datastore/memory/memory-kv.js";
 import { CalicoResourceStore } from "../../src/datastore/resources/store.js";
+import { encodeAffinity } from "../../src/ipam/affinity.js";
 import { decodeBlock, ordinalsForHandle, validateBlock } from "../../src/ipam/block.js";
 import { IPAMClient } from "../../src/ipam/client.js";
 import { decodeHandle } from "../../src/ipam/handle.js";
 import { MemoryHints } from "../../src/ipam/hints.js";
 import { BLOCK_PREFIX, HANDLE_PREFIX } from "../../src/ipam/keys.js";
-import { formatCIDR } from "../../src/lib/net.js";
+import { cidrContainsIP, formatCIDR, parseCIDR, parseIP } from "../../src/lib/net.js";
 import { type EtcdServer, startEtcd } from "../support/etcd.js";
 import { addr } from "./support.js";
 
@@ -136,9 +137,10 @@ describe("IPAM fast path (MemoryKV)", () => {
     // The hint moved to the second block, the one the last two addresses came from.
     const second = hints.get("node-a", 4)!;
     expect((await blockAt(c.kv, second)).allocations.filter((x) => x !== null)).toHaveLength(2);
+    // The fast path wrote the second block last and has a view of the rest: one transaction.
     c.reset();
     await c.ipam.autoAssign({ handleId: "h10", num4: 1 }, { hints });
-    expect(roundTrips(c.calls)).toBe(2);
+    expect(Object.fromEntries(c.calls)).toEqual({ commit: 1 });
   });
 
   it("ignores a hint that is not this host's block, or outside the requested pools", async () => {
@@ -172,6 +174,110 @@ describe("IPAM fast path (MemoryKV)", () => {
       { hints: misled },
     );
     expect(q.ipv4.ips[0]).toMatch(/^10\.72\.0\./);
+  });
+
+  it("does not read back a block it wrote itself, then allocates in one transaction; another writer's change is caught by the guards", async () => {
+    const c = await memoryCluster();
+    const reads: string[][] = [];
+    // Wraps the counting wrapper, so c.calls counts each read twice: `reads` is the count.
+    const readMany = c.kv.readMany.bind(c.kv);
+    c.kv.readMany = (r) => {
+      reads.push(r.flatMap((x) => ("key" in x ? [x.key] : [])));
+      return readMany(r);
+    };
+    const commits = () => c.calls.get("commit") ?? 0;
+    const hints = new MemoryHints();
+    const got = [await c.ipam.autoAssign({ handleId: "w0", num4: 1 }, { hints })];
+    const key = `${BLOCK_PREFIX}ipv4/block/${hints.get("node-a", 4)!.replace("/", "-")}`;
+    // The first fast allocation reads the block and everything else...
+    reads.length = 0;
+    c.reset();
+    got.push(await c.ipam.autoAssign({ handleId: "w1", num4: 1 }, { hints }));
+    expect(reads.map((keys) => keys.includes(key))).toEqual([true]);
+    expect(commits()).toBe(1);
+    // ...the next is one transaction guarded on what the first read and wrote.
+    reads.length = 0;
+    c.reset();
+    got.push(await c.ipam.autoAssign({ handleId: "w2", num4: 1 }, { hints }));
+    expect(reads).toEqual([]);
+    expect(commits()).toBe(1);
+    // Another client (another process on this host) allocates from the same block meanwhile.
+    const other = IPAMClient.fromResourceStore(c.store, { defaultHostname: "node-a" });
+    const otherHints = new MemoryHints();
+    otherHints.set("node-a", 4, hints.get("node-a", 4));
+    got.push(await other.autoAssign({ handleId: "o1", num4: 1 }, { hints: otherHints }));
+    // The guarded transaction fails and reads the current state; a second one allocates.
+    reads.length = 0;
+    c.reset();
+    got.push(await c.ipam.autoAssign({ handleId: "w3", num4: 1 }, { hints }));
+    expect(reads).toEqual([]);
+    expect(commits()).toBe(2);
+    const ips = got.map((r) => addr(r.ipv4.ips[0]!));
+    expect(new Set(ips).size).toBe(ips.length);
+    const block = await blockAt(c.kv, hints.get("node-a", 4)!);
+    expect(validateBlock(block, new Date())).toEqual([]);
+    for (const h of ["w0", "w1", "w2", "o1", "w3"]) {
+      expect(ordinalsForHandle(block, h)).toHaveLength(1);
+      expect(await c.ipam.ipsByHandle(h)).toHaveLength(1);
+    }
+    // An existing handle (a repeated ADD) is guarded absent: caught, re-read, counted right.
+    const again = await c.ipam.autoAssign({ handleId: "w3", num4: 1 }, { hints });
+    expect((await c.ipam.ipsByHandle("w3")).sort()).toEqual(
+      [addr(got[4]!.ipv4.ips[0]!), addr(again.ipv4.ips[0]!)].sort(),
+    );
+  });
+
+  it("one-transaction allocations see pool and reservation changes made since the view", async () => {
+    const c = await memoryCluster([
+      res("IPPool", "p", { cidr: "10.70.0.0/24", blockSize: 29 }),
+      res("IPPool", "q", { cidr: "10.72.0.0/24", blockSize: 29 }),
+    ]);
+    const hints = new MemoryHints();
+    const req = (handleId: string) => ({ handleId, num4: 1, ipv4Pools: ["10.70.0.0/24"] });
+    for (const h of ["v0", "v1", "v2"]) await c.ipam.autoAssign(req(h), { hints });
+    const block = hints.get("node-a", 4)!;
+    // A reservation created since the view covers the whole block: nothing more comes from it.
+    await c.store.create(res("IPReservation", "all-of-it", { reservedCIDRs: [block] }));
+    const next = await c.ipam.autoAssign(req("v3"), { hints });
+    expect(cidrContainsIP(parseCIDR(block)!, parseIP(addr(next.ipv4.ips[0]!))!)).toBe(false);
+    // A pool changed since the view (disabled): the next allocation comes from elsewhere.
+    const pool = await c.store.get({ kind: "IPPool", name: "p" });
+    await c.store.update({ ...pool, spec: { ...pool.spec, disabled: true } });
+    const anyPool = await c.ipam.autoAssign({ handleId: "v4", num4: 1 }, { hints });
+    expect(anyPool.ipv4.ips[0]).toMatch(/^10\.72\.0\./);
+  });
+
+  it("a sibling withdrawing its pending affinity between our read and our write is a conflict, not an error", async () => {
+    const kv = new MemoryKV();
+    let raced: string | undefined;
+    // The first claim finds a sibling's pending affinity, which the sibling deletes right after
+    // our read of it (it lost the block): our update then finds no key.
+    const racing = new Proxy(kv, {
+      get(target, prop, receiver) {
+        if (prop === "create")
+          return async (key: string, value: string) => {
+            if (raced === undefined && key.startsWith("/calico/ipam/v2/host/node-a/")) {
+              raced = key;
+              await target.create(key, encodeAffinity("pending"));
+            }
+            return target.create(key, value);
+          };
+        if (prop === "get")
+          return async (key: string) => {
+            const found = await target.get(key);
+            if (key === raced && found) await target.delete(key);
+            return found;
+          };
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const store = new CalicoResourceStore(racing);
+    await store.create(res("IPPool", "p", { cidr: "10.70.0.0/24", blockSize: 29 }));
+    await store.create(res("Node", "node-a", {}));
+    const ipam = IPAMClient.fromResourceStore(store, { defaultHostname: "node-a" });
+    const r = await ipam.autoAssign({ handleId: "c0", num4: 1 });
+    expect(raced).toBeDefined();
+    expect(await ipam.ipsByHandle("c0")).toEqual([addr(r.ipv4.ips[0]!)]);
   });
 
   it("a released affinity or a stale handle revision makes it fall back, never double-allocate", async () => {

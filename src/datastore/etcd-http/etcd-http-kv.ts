@@ -52,10 +52,29 @@ type RequestOp =
 
 interface Compare {
   key: string;
+  range_end?: string;
   target: "VERSION" | "MOD";
-  result: "EQUAL";
+  result: "EQUAL" | "LESS";
   version?: string;
   mod_revision?: string;
+}
+
+/** A KVCondition as the gateway spells it; a prefix guard is "every key's mod_revision < R + 1". */
+function compareOf(c: KVCondition): Compare {
+  if ("key" in c) return { key: b64(c.key), target: "MOD", result: "EQUAL", mod_revision: c.modRevision };
+  const after = parseRevision(c.notModifiedAfter, "notModifiedAfter");
+  return { ...rangeOf(c.prefix), target: "MOD", result: "LESS", mod_revision: (after + 1n).toString() };
+}
+
+const readOp = (r: KVRead): RequestOp =>
+  "key" in r ? { request_range: { key: b64(r.key) } } : { request_range: rangeOf(r.prefix) };
+
+function readResults(reads: readonly KVRead[], res: TxnResponse): KVReadManyResult {
+  const responses = res.responses ?? [];
+  return {
+    results: reads.map((_, i) => (responses[i]?.response_range?.kvs ?? []).map(toKeyValue)),
+    revision: revisionOf(res.header),
+  };
 }
 
 const rangeOf = (prefix: string) => {
@@ -171,31 +190,35 @@ export class EtcdHttpKV implements KVStore {
   }
 
   async readMany(reads: readonly KVRead[]): Promise<KVReadManyResult> {
-    const success: RequestOp[] = reads.map((r) =>
-      "key" in r ? { request_range: { key: b64(r.key) } } : { request_range: rangeOf(r.prefix) },
-    );
-    const res = await this.call<TxnResponse>("/v3/kv/txn", { success });
-    const responses = res.responses ?? [];
-    return {
-      results: reads.map((_, i) => (responses[i]?.response_range?.kvs ?? []).map(toKeyValue)),
-      revision: revisionOf(res.header),
-    };
+    const res = await this.call<TxnResponse>("/v3/kv/txn", { success: reads.map(readOp) });
+    return readResults(reads, res);
   }
 
-  async commit(conditions: readonly KVCondition[], writes: readonly KVWrite[]): Promise<KVCommitResult> {
-    for (const c of conditions) parseRevision(c.modRevision, "modRevision");
+  async commit(
+    conditions: readonly KVCondition[],
+    writes: readonly KVWrite[],
+    orRead: readonly KVRead[] = [],
+  ): Promise<KVCommitResult> {
+    const compare = conditions.map((c) => {
+      if ("key" in c) parseRevision(c.modRevision, "modRevision");
+      return compareOf(c);
+    });
     const res = await this.call<TxnResponse>("/v3/kv/txn", {
-      compare: conditions.map(
-        (c): Compare => ({ key: b64(c.key), target: "MOD", result: "EQUAL", mod_revision: c.modRevision }),
-      ),
+      compare,
       success: writes.map(
         (w): RequestOp =>
           w.type === "put"
             ? { request_put: { key: b64(w.key), value: b64(w.value) } }
             : { request_delete_range: { key: b64(w.key) } },
       ),
+      ...(orRead.length > 0 ? { failure: orRead.map(readOp) } : {}),
     });
-    return { succeeded: res.succeeded === true, revision: revisionOf(res.header) };
+    const succeeded = res.succeeded === true;
+    return {
+      succeeded,
+      revision: revisionOf(res.header),
+      ...(!succeeded && orRead.length > 0 ? { read: readResults(orRead, res) } : {}),
+    };
   }
 
   watch(prefix: string, afterRevision: string, listener: KVWatchListener): KVWatch {

@@ -2,7 +2,7 @@
  * KVStore on etcd v3: create/update/delete are single transactions with a version or
  * mod_revision guard, so a losing writer learns why (exists / missing / conflict) atomically.
  */
-import { Etcd3, type IKeyValue, type IRequestOp, type ITxnResponse } from "etcd3";
+import { Etcd3, type ICompare, type IKeyValue, type IRequestOp, type ITxnResponse } from "etcd3";
 import { ResourceAlreadyExistsError, ResourceNotFoundError, UpdateConflictError } from "../errors.js";
 import type {
   KeyValue,
@@ -146,38 +146,35 @@ export class EtcdKV implements KVStore {
   }
 
   async readMany(reads: readonly KVRead[]): Promise<KVReadManyResult> {
-    const success: IRequestOp[] = reads.map((r) => {
-      if ("key" in r) return { request_range: { key: enc(r.key) } };
-      const key = enc(r.prefix);
-      return { request_range: { key, range_end: prefixRangeEnd(key) } };
-    });
-    const res = await this.call(() => this.client.kv.txn({ compare: [], success, failure: [] }));
-    return {
-      results: res.responses.map((r) => (r.response_range?.kvs ?? []).map(toKeyValue)),
-      revision: res.header.revision,
-    };
+    const res = await this.call(() =>
+      this.client.kv.txn({ compare: [], success: reads.map(readOp), failure: [] }),
+    );
+    return readResults(reads, res);
   }
 
-  async commit(conditions: readonly KVCondition[], writes: readonly KVWrite[]): Promise<KVCommitResult> {
-    for (const c of conditions) parseRevision(c.modRevision, "modRevision");
+  async commit(
+    conditions: readonly KVCondition[],
+    writes: readonly KVWrite[],
+    orRead: readonly KVRead[] = [],
+  ): Promise<KVCommitResult> {
+    const compare = conditions.map(compareOf);
     const res = await this.call(() =>
       this.client.kv.txn({
-        compare: conditions.map((c) => ({
-          key: enc(c.key),
-          target: "Mod" as const,
-          result: "Equal" as const,
-          mod_revision: c.modRevision,
-        })),
+        compare,
         success: writes.map(
           (w): IRequestOp =>
             w.type === "put"
               ? { request_put: { key: enc(w.key), value: enc(w.value) } }
               : { request_delete_range: { key: enc(w.key) } },
         ),
-        failure: [],
+        failure: orRead.map(readOp),
       }),
     );
-    return { succeeded: res.succeeded, revision: res.header.revision };
+    return {
+      succeeded: res.succeeded,
+      revision: res.header.revision,
+      ...(!res.succeeded && orRead.length > 0 ? { read: readResults(orRead, res) } : {}),
+    };
   }
 
   watch(prefix: string, afterRevision: string, listener: KVWatchListener): KVWatch {
@@ -200,6 +197,45 @@ export class EtcdKV implements KVStore {
   async close(): Promise<void> {
     this.client.close();
   }
+}
+
+function readOp(r: KVRead): IRequestOp {
+  if ("key" in r) return { request_range: { key: enc(r.key) } };
+  const key = enc(r.prefix);
+  return { request_range: { key, range_end: prefixRangeEnd(key) } };
+}
+
+function readResults(reads: readonly KVRead[], res: ITxnResponse): KVReadManyResult {
+  return {
+    results: reads.map((_, i) => (res.responses[i]?.response_range?.kvs ?? []).map(toKeyValue)),
+    revision: res.header.revision,
+  };
+}
+
+/**
+ * An int64 for protobufjs: a number when exact (every revision in practice), which it encodes
+ * directly; the decimal text otherwise, which it parses through Long (slower, but exact).
+ */
+function int64(value: bigint): number | string {
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : value.toString();
+}
+
+/** A KVCondition as etcd's Compare; a prefix guard is "every key's mod_revision < R + 1". */
+function compareOf(c: KVCondition): ICompare {
+  if ("key" in c) {
+    const rev = parseRevision(c.modRevision, "modRevision");
+    return { key: enc(c.key), target: "Mod", result: "Equal", mod_revision: int64(rev) };
+  }
+  const after = parseRevision(c.notModifiedAfter, "notModifiedAfter");
+  const key = enc(c.prefix);
+  return {
+    key,
+    range_end: prefixRangeEnd(key),
+    target: "Mod",
+    result: "Less",
+    mod_revision: int64(after + 1n),
+  };
 }
 
 function firstRangeKV(res: ITxnResponse): KeyValue | undefined {

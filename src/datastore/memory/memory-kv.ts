@@ -184,28 +184,49 @@ export class MemoryKV implements KVStore {
 
   async readMany(reads: readonly KVRead[]): Promise<KVReadManyResult> {
     this.check();
+    return this.readNow(reads);
+  }
+
+  /** Every read at the current revision, synchronously: one snapshot, as etcd's txn gives. */
+  private readNow(reads: readonly KVRead[]): KVReadManyResult {
     const results: KeyValue[][] = [];
     for (const read of reads) {
       if ("key" in read) {
         const kv = this.current(read.key);
         results.push(kv ? [{ ...kv }] : []);
-      } else {
-        results.push((await this.list(read.prefix)).kvs);
+        continue;
       }
+      const kvs: KeyValue[] = [];
+      for (const key of this.history.keys()) {
+        const kv = key.startsWith(read.prefix) ? this.current(key) : undefined;
+        if (kv) kvs.push({ ...kv });
+      }
+      results.push(kvs.sort((a, b) => compareKeys(a.key, b.key)));
     }
     return { results, revision: this.revision.toString() };
   }
 
-  async commit(conditions: readonly KVCondition[], writes: readonly KVWrite[]): Promise<KVCommitResult> {
+  async commit(
+    conditions: readonly KVCondition[],
+    writes: readonly KVWrite[],
+    orRead: readonly KVRead[] = [],
+  ): Promise<KVCommitResult> {
     this.check();
-    for (const c of conditions) parseRevision(c.modRevision, "modRevision");
+    for (const c of conditions) {
+      if ("key" in c) parseRevision(c.modRevision, "modRevision");
+      else parseRevision(c.notModifiedAfter, "notModifiedAfter");
+    }
     if (new Set(writes.map((w) => w.key)).size !== writes.length) {
       throw new InvalidRequestError("duplicate key given in txn request");
     }
-    const holds = conditions.every(
-      (c) => BigInt(this.current(c.key)?.modRevision ?? "0") === BigInt(c.modRevision),
-    );
-    if (!holds) return { succeeded: false, revision: this.revision.toString() };
+    const holds = this.conditionsHold(conditions);
+    if (!holds) {
+      return {
+        succeeded: false,
+        revision: this.revision.toString(),
+        ...(orRead.length > 0 ? { read: this.readNow(orRead) } : {}),
+      };
+    }
     // etcd's delete of an absent key is no write; a commit of nothing but those keeps the revision.
     const effective = writes.filter((w) => w.type === "put" || this.current(w.key));
     if (effective.length === 0) return { succeeded: true, revision: this.revision.toString() };
@@ -215,6 +236,22 @@ export class MemoryKV implements KVStore {
       else this.removeAt(w.key, this.current(w.key)!, this.revision);
     }
     return { succeeded: true, revision: this.revision.toString() };
+  }
+
+  /** Synchronous, so that nothing can write between the check and the commit's writes. */
+  private conditionsHold(conditions: readonly KVCondition[]): boolean {
+    for (const c of conditions) {
+      if ("key" in c) {
+        if (BigInt(this.current(c.key)?.modRevision ?? "0") !== BigInt(c.modRevision)) return false;
+        continue;
+      }
+      const after = BigInt(c.notModifiedAfter);
+      for (const key of this.history.keys()) {
+        const kv = key.startsWith(c.prefix) ? this.current(key) : undefined;
+        if (kv && BigInt(kv.modRevision) > after) return false;
+      }
+    }
+    return true;
   }
 
   watch(prefix: string, afterRevision: string, listener: KVWatchListener): KVWatch {
