@@ -139,9 +139,17 @@ export class PolicyDataplane {
     this.routesDirty = true;
   }
 
-  /** Ends the `nft -i` session; a later apply would start a new one. */
+  /** Ends the `nft -i` session and the long-lived restores; a later apply would start new ones. */
   close(): void {
     this.nft.close();
+    this.iptables.close();
+  }
+
+  /** The long-lived helper processes (`nft -i`, the restores) running now, for CPU accounting. */
+  get helperPids(): number[] {
+    return [this.nft.sessionPid, this.iptables.sessionPid(4), this.iptables.sessionPid(6)].filter(
+      (p): p is number => p !== undefined,
+    );
   }
 
   get needsApply(): boolean {

@@ -8,6 +8,7 @@
 import type { CommandRunner } from "../exec.js";
 import type { Family } from "../nft/model.js";
 import { hookRule, type IptChain, type IptTable, ruleLine, TABLE_HOOKS } from "./render.js";
+import { RESTORE_SESSION_MAX_SCRIPT, RestoreSession, restoreSessionSupported } from "./restore-session.js";
 
 export type IptablesFlavour = "nft" | "legacy";
 
@@ -104,14 +105,41 @@ function observedFromDesired(desired: readonly IptChain[], table: IptTable): Obs
  */
 export class IptablesDriver {
   private readonly written = new Map<string, ObservedTable>();
+  /** Long-lived restores per family, when the runner can start them and /proc can tell when they finish. */
+  private readonly sessions: Partial<Record<Family, RestoreSession>> = {};
 
   constructor(
     private readonly run: CommandRunner,
     readonly flavour: IptablesFlavour = "nft",
-  ) {}
+  ) {
+    if (run.start && restoreSessionSupported())
+      for (const family of [4, 6] as const)
+        this.sessions[family] = new RestoreSession(run.start, [this.command(family, "restore"), "--noflush"]);
+  }
 
   invalidate(): void {
     this.written.clear();
+  }
+
+  /** Ends the long-lived restores, if any (a later apply starts new ones). */
+  close(): void {
+    for (const s of Object.values(this.sessions)) s.close();
+  }
+
+  /** The restore process of a family's session while one runs. */
+  sessionPid(family: Family): number | undefined {
+    return this.sessions[family]?.pid;
+  }
+
+  /** One `--noflush` restore: through the family's session, the big initial load through a fork. */
+  private async restore(family: Family, script: string): Promise<void> {
+    const session = this.sessions[family];
+    const out =
+      session && script.length <= RESTORE_SESSION_MAX_SCRIPT
+        ? await session.run(script)
+        : await this.run([this.command(family, "restore"), "--noflush"], script);
+    if (out.code !== 0)
+      throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
   }
 
   command(family: Family, what: "save" | "restore"): string {
@@ -132,11 +160,7 @@ export class IptablesDriver {
     const known = this.written.get(key);
     this.written.delete(key);
     const script = planIptables(desired, known ?? (await this.read(family, table)), table);
-    if (script !== "") {
-      const out = await this.run([this.command(family, "restore"), "--noflush"], script);
-      if (out.code !== 0)
-        throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
-    }
+    if (script !== "") await this.restore(family, script);
     this.written.set(key, observedFromDesired(desired, table));
     return script;
   }
@@ -154,11 +178,7 @@ export class IptablesDriver {
       scripts.push(planIptables(desired, known ?? (await this.read(family, table)), table));
     }
     const script = scripts.join("");
-    if (script !== "") {
-      const out = await this.run([this.command(family, "restore"), "--noflush"], script);
-      if (out.code !== 0)
-        throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
-    }
+    if (script !== "") await this.restore(family, script);
     for (const [table, desired] of tables)
       this.written.set(`${family} ${table}`, observedFromDesired(desired, table));
     return script;

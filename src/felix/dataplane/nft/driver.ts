@@ -31,6 +31,11 @@ export class NftablesDriver {
     this.written.clear();
   }
 
+  /** The `nft -i` process while one runs. */
+  get sessionPid(): number | undefined {
+    return this.session?.pid;
+  }
+
   /** Ends the `nft -i` session, if any (a later apply starts a new one). */
   close(): void {
     this.session?.close();
