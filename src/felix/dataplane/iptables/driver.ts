@@ -107,6 +107,8 @@ export class IptablesDriver {
   private readonly written = new Map<string, ObservedTable>();
   /** Long-lived restores per family, when the runner can start them and /proc can tell when they finish. */
   private readonly sessions: Partial<Record<Family, RestoreSession>> = {};
+  /** Time spent waiting for restores to commit, summed over every restore (for the apply's timings). */
+  kernelMs = 0;
 
   constructor(
     private readonly run: CommandRunner,
@@ -134,10 +136,12 @@ export class IptablesDriver {
   /** One `--noflush` restore: through the family's session, the big initial load through a fork. */
   private async restore(family: Family, script: string): Promise<void> {
     const session = this.sessions[family];
+    const t0 = performance.now();
     const out =
       session && script.length <= RESTORE_SESSION_MAX_SCRIPT
         ? await session.run(script)
         : await this.run([this.command(family, "restore"), "--noflush"], script);
+    this.kernelMs += performance.now() - t0;
     if (out.code !== 0)
       throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
   }
