@@ -17,6 +17,8 @@ interface ObservedTable {
   chains: Map<string, string[]>;
   /** Kernel chain → its rules that carry a `cali:` comment, as saved (`-A ...`), with position. */
   hooks: Map<string, Array<{ line: string; hash: string; index: number }>>;
+  /** `cali-` chain → the desired chain last written, when known; the same object means unchanged. */
+  sources?: Map<string, IptChain>;
 }
 
 const HASH = /--comment "?cali:([\w-]+)/;
@@ -60,6 +62,7 @@ export function planIptables(
   const removals: string[] = [];
   const wanted = new Set(desired.map((c) => c.name));
   for (const c of desired) {
+    if (observed.sources?.get(c.name) === c) continue;
     const have = observed.chains.get(c.name);
     const want = c.rules.map((r) => r.hash);
     if (have && have.length === want.length && have.every((h, i) => h === want[i])) continue;
@@ -87,16 +90,40 @@ export function planIptables(
   return [`*${table}`, ...declare, ...hookDeletes, ...rules, ...chainDeletes, "COMMIT", ""].join("\n");
 }
 
-/** What a table holds right after `desired` was applied. */
-function observedFromDesired(desired: readonly IptChain[], table: IptTable): ObservedTable {
-  const chains = new Map(desired.map((c) => [c.name, c.rules.map((r) => r.hash)]));
+/**
+ * What a table holds right after `desired` was applied. `previous` (what the last apply recorded,
+ * no longer used by anyone else) is updated in place, keeping chains written from the same desired
+ * object, so a one-chain change does not allocate a hash list for every chain of the table.
+ */
+function observedFromDesired(
+  desired: readonly IptChain[],
+  table: IptTable,
+  previous?: ObservedTable,
+): ObservedTable {
+  const chains = previous?.chains ?? new Map<string, string[]>();
+  const sources = previous?.sources ?? new Map<string, IptChain>();
+  const wanted = new Set<string>();
+  for (const c of desired) {
+    wanted.add(c.name);
+    if (sources.get(c.name) === c) continue;
+    chains.set(
+      c.name,
+      c.rules.map((r) => r.hash),
+    );
+    sources.set(c.name, c);
+  }
+  for (const name of chains.keys())
+    if (!wanted.has(name)) {
+      chains.delete(name);
+      sources.delete(name);
+    }
   const hooks = new Map<string, Array<{ line: string; hash: string; index: number }>>();
   if (desired.length > 0)
     for (const [kernelChain, target] of TABLE_HOOKS[table]) {
       const hook = hookRule(kernelChain, target);
       hooks.set(kernelChain, [{ line: ruleLine(kernelChain, hook), hash: hook.hash, index: 0 }]);
     }
-  return { chains, hooks };
+  return { chains, hooks, sources };
 }
 
 /**
@@ -165,7 +192,7 @@ export class IptablesDriver {
     this.written.delete(key);
     const script = planIptables(desired, known ?? (await this.read(family, table)), table);
     if (script !== "") await this.restore(family, script);
-    this.written.set(key, observedFromDesired(desired, table));
+    this.written.set(key, observedFromDesired(desired, table, known));
     return script;
   }
 
@@ -175,16 +202,18 @@ export class IptablesDriver {
    */
   async applyTables(family: Family, tables: ReadonlyArray<[IptTable, readonly IptChain[]]>): Promise<string> {
     const scripts: string[] = [];
+    const known: (ObservedTable | undefined)[] = [];
     for (const [table, desired] of tables) {
       const key = `${family} ${table}`;
-      const known = this.written.get(key);
+      const written = this.written.get(key);
       this.written.delete(key);
-      scripts.push(planIptables(desired, known ?? (await this.read(family, table)), table));
+      known.push(written);
+      scripts.push(planIptables(desired, written ?? (await this.read(family, table)), table));
     }
     const script = scripts.join("");
     if (script !== "") await this.restore(family, script);
-    for (const [table, desired] of tables)
-      this.written.set(`${family} ${table}`, observedFromDesired(desired, table));
+    for (const [i, [table, desired]] of tables.entries())
+      this.written.set(`${family} ${table}`, observedFromDesired(desired, table, known[i]));
     return script;
   }
 

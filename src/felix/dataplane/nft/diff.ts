@@ -31,9 +31,11 @@ function sameHashes(chain: NftChain, observed: (string | undefined)[]): boolean 
  * cannot be changed in place; the rare case is handled by rebuilding the whole table.
  */
 function reshaped(desired: NftTable, observed: ObservedTable): boolean {
+  // An object last written from the very same desired object cannot have changed shape.
   for (const [name, set] of desired.sets) {
     const o = observed.sets.get(name);
-    if (o && o.signature !== desiredSetSignature(desired.family, set)) return true;
+    if (o && o.source !== set.elements && o.signature !== desiredSetSignature(desired.family, set))
+      return true;
   }
   for (const name of desired.maps.keys()) {
     const o = observed.maps.get(name);
@@ -41,7 +43,7 @@ function reshaped(desired: NftTable, observed: ObservedTable): boolean {
   }
   for (const [name, chain] of desired.chains) {
     const o = observed.chains.get(name);
-    if (o && o.base !== desiredBase(chain)) return true;
+    if (o && o.source !== chain && o.base !== desiredBase(chain)) return true;
   }
   return false;
 }
@@ -112,34 +114,30 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
 
 /**
  * What the kernel holds right after `desired` was applied, so the next diff can skip reading it.
- * Entries whose desired object is the one `previous` recorded are reused rather than rebuilt.
+ * `previous` (what the last apply recorded, no longer used by anyone else) is updated in place:
+ * entries whose desired object is the one it recorded are kept, so a one-chain change allocates
+ * one entry instead of a new table-sized map per apply (garbage that showed up as GC pauses).
  */
 export function observedFromDesired(desired: NftTable, previous?: ObservedTable): ObservedTable {
-  const out: ObservedTable = { sets: new Map(), maps: new Map(), chains: new Map() };
+  const out: ObservedTable = previous ?? { sets: new Map(), maps: new Map(), chains: new Map() };
   for (const [name, set] of desired.sets) {
-    const prev = previous?.sets.get(name);
-    out.sets.set(
-      name,
-      prev?.source === set.elements
-        ? prev
-        : {
-            signature: desiredSetSignature(desired.family, set),
-            elements: new Set(set.elements),
-            source: set.elements,
-          },
-    );
+    if (out.sets.get(name)?.source === set.elements) continue;
+    out.sets.set(name, {
+      signature: desiredSetSignature(desired.family, set),
+      elements: new Set(set.elements),
+      source: set.elements,
+    });
   }
+  for (const name of out.sets.keys()) if (!desired.sets.has(name)) out.sets.delete(name);
+  out.maps.clear();
   for (const [name, map] of desired.maps)
     out.maps.set(name, { signature: "ifname : verdict", elements: new Map(map.elements) });
   for (const [name, chain] of desired.chains) {
-    const prev = previous?.chains.get(name);
-    if (prev?.source === chain) {
-      out.chains.set(name, prev);
-      continue;
-    }
+    if (out.chains.get(name)?.source === chain) continue;
     const base = desiredBase(chain);
     const hashes = chain.rules.map((r) => r.hash);
     out.chains.set(name, base === undefined ? { hashes, source: chain } : { base, hashes, source: chain });
   }
+  for (const name of out.chains.keys()) if (!desired.chains.has(name)) out.chains.delete(name);
   return out;
 }
