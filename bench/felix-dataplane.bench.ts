@@ -2,8 +2,10 @@
  * Policy change → enforced in the kernel: a host namespace with 200 local workload interfaces,
  * 2,000 endpoints cluster-wide and 1,000 policies, run through the real calculation graph into
  * the real dataplane. One policy's port changes per iteration; the time runs from the datastore
- * update to the end of the kernel transaction. Baselines in the same run and namespace: a
- * one-rule transaction of the same tool (`nft -f`, `iptables-restore --noflush`).
+ * update to the end of the kernel transaction. Baselines in the same run and namespace: the old
+ * path — the same dataplane forking `nft -f` / `iptables-restore` per change — alternating with
+ * the long-lived `nft -i` / restore processes on the same tables, and for the initial load a
+ * one-rule transaction of the same tool.
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
