@@ -102,9 +102,7 @@ function observedFromDesired(
 ): ObservedTable {
   const chains = previous?.chains ?? new Map<string, string[]>();
   const sources = previous?.sources ?? new Map<string, IptChain>();
-  const wanted = new Set<string>();
   for (const c of desired) {
-    wanted.add(c.name);
     if (sources.get(c.name) === c) continue;
     chains.set(
       c.name,
@@ -112,11 +110,15 @@ function observedFromDesired(
     );
     sources.set(c.name, c);
   }
-  for (const name of chains.keys())
-    if (!wanted.has(name)) {
-      chains.delete(name);
-      sources.delete(name);
-    }
+  // Every desired chain is recorded now, so equal sizes mean nothing else is.
+  if (chains.size !== desired.length) {
+    const wanted = new Set(desired.map((c) => c.name));
+    for (const name of chains.keys())
+      if (!wanted.has(name)) {
+        chains.delete(name);
+        sources.delete(name);
+      }
+  }
   const hooks = new Map<string, Array<{ line: string; hash: string; index: number }>>();
   if (desired.length > 0)
     for (const [kernelChain, target] of TABLE_HOOKS[table]) {
