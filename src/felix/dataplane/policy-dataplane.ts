@@ -4,7 +4,13 @@ import type { CommandRunner } from "./exec.js";
 import { InterfaceSysctls, type Link } from "./interfaces/sysctls.js";
 import { desiredIPSets, IpsetsDriver, planIpsets } from "./ipsets/ipsets.js";
 import { IptablesDriver, type IptablesFlavour } from "./iptables/driver.js";
-import { renderFilterChains, renderHostTableChains, renderNatChains } from "./iptables/render.js";
+import {
+  type IptChain,
+  type IptTable,
+  renderFilterChains,
+  renderHostTableChains,
+  renderNatChains,
+} from "./iptables/render.js";
 import { type ApplyResult, NftablesDriver } from "./nft/driver.js";
 import type { Family } from "./nft/model.js";
 import { type WorkloadRoute, WorkloadRoutesDriver } from "./routes.js";
@@ -34,6 +40,12 @@ export interface PolicyApplyResult {
   clusterRoutes: Record<Family, string>;
   /** Commands run on the VXLAN and IPIP devices and their entries. */
   tunnels: string[];
+  /**
+   * Where the policy part of this apply spent its time (ms): rendering the desired chains, and
+   * waiting for `nft`/`iptables-restore` to commit (summed over families, which may overlap);
+   * the rest of the apply is diffing, routes and bookkeeping.
+   */
+  timings: { render: number; kernel: number };
 }
 
 export interface PolicyDataplaneOptions {
@@ -94,6 +106,8 @@ export class PolicyDataplane {
   /** Addresses of host (non-workload) interfaces, for endpoints that name `expectedIPs` only. */
   private hostAddrs = new Map<string, Set<string>>();
   private hostAddrsStale = true;
+  /** Rendering time of the apply in progress. */
+  private renderMs = 0;
 
   constructor(
     private readonly run: CommandRunner,
@@ -139,9 +153,17 @@ export class PolicyDataplane {
     this.routesDirty = true;
   }
 
-  /** Ends the `nft -i` session; a later apply would start a new one. */
+  /** Ends the `nft -i` session and the long-lived restores; a later apply would start new ones. */
   close(): void {
     this.nft.close();
+    this.iptables.close();
+  }
+
+  /** The long-lived helper processes (`nft -i`, the restores) running now, for CPU accounting. */
+  get helperPids(): number[] {
+    return [this.nft.sessionPid, this.iptables.sessionPid(4), this.iptables.sessionPid(6)].filter(
+      (p): p is number => p !== undefined,
+    );
   }
 
   get needsApply(): boolean {
@@ -189,16 +211,26 @@ export class PolicyDataplane {
     const desiredSets = desiredIPSets(this.state, family);
     const sets = planIpsets(desiredSets, await this.ipsets.read(family), family);
     await this.ipsets.restore(sets.update);
-    const natChains = hasNatOutgoing(this.state, family) ? renderNatChains(family, this.cfg) : [];
-    const script = await this.iptables.applyTables(family, [
-      ["raw", renderHostTableChains(this.state, family, this.cfg, "raw", heps)],
-      ["mangle", renderHostTableChains(this.state, family, this.cfg, "mangle", heps)],
-      ["filter", renderFilterChains(this.state, family, this.cfg, heps)],
-      ["nat", natChains],
-    ]);
+    const tables = this.rendered(
+      (): Array<[IptTable, IptChain[]]> => [
+        ["raw", renderHostTableChains(this.state, family, this.cfg, "raw", heps)],
+        ["mangle", renderHostTableChains(this.state, family, this.cfg, "mangle", heps)],
+        ["filter", renderFilterChains(this.state, family, this.cfg, heps)],
+        ["nat", hasNatOutgoing(this.state, family) ? renderNatChains(family, this.cfg) : []],
+      ],
+    );
+    const script = await this.iptables.applyTables(family, tables);
     await this.ipsets.restore(sets.cleanup);
     this.ipsets.remember(family, desiredSets);
     return script;
+  }
+
+  /** Runs a render, adding its time to this apply's `timings.render`. */
+  private rendered<T>(render: () => T): T {
+    const t0 = performance.now();
+    const out = render();
+    this.renderMs += performance.now() - t0;
+    return out;
   }
 
   private async removeOtherMode(): Promise<void> {
@@ -247,23 +279,30 @@ export class PolicyDataplane {
       : { routes: unchanged, clusterRoutes: unchanged, tunnels: [] };
     await this.removeOtherMode();
     const heps = await this.hostEndpoints();
+    const kernel0 = this.nft.kernelMs + this.iptables.kernelMs;
+    this.renderMs = 0;
     let result: PolicyApplyResult;
+    const timings = { render: 0, kernel: 0 };
     if (this.backend.kind === "nftables") {
-      const [v4, v6] = await this.nft.applyAll([
+      const tables = this.rendered(() => [
         renderPolicyTable(this.state, 4, this.cfg, heps),
         renderPolicyTable(this.state, 6, this.cfg, heps),
       ]);
-      result = { nft: { 4: v4 as ApplyResult, 6: v6 as ApplyResult }, routes, clusterRoutes, tunnels };
-    } else {
-      // The families are independent tables and sets: their restores run side by side.
-      const [v4, v6] = await Promise.all([this.applyIptables(4, heps), this.applyIptables(6, heps)]);
+      const [v4, v6] = await this.nft.applyAll(tables);
       result = {
-        iptables: { 4: v4, 6: v6 },
+        nft: { 4: v4 as ApplyResult, 6: v6 as ApplyResult },
         routes,
         clusterRoutes,
         tunnels,
+        timings,
       };
+    } else {
+      // The families are independent tables and sets: their restores run side by side.
+      const [v4, v6] = await Promise.all([this.applyIptables(4, heps), this.applyIptables(6, heps)]);
+      result = { iptables: { 4: v4, 6: v6 }, routes, clusterRoutes, tunnels, timings };
     }
+    timings.render = this.renderMs;
+    timings.kernel = this.nft.kernelMs + this.iptables.kernelMs - kernel0;
     return result;
   }
 }

@@ -141,6 +141,8 @@ describe("incremental programming, iptables", () => {
   beforeAll(async () => {
     dp = await programmed({ kind: "iptables", flavour: "nft" });
   });
+  // Ends the long-lived iptables-restore processes this dataplane started.
+  afterAll(() => dp.close());
 
   it("restores only the changed policy's chain", async () => {
     dp.onUpdate(policy(A, 8080));

@@ -8,6 +8,7 @@
 import type { CommandRunner } from "../exec.js";
 import type { Family } from "../nft/model.js";
 import { hookRule, type IptChain, type IptTable, ruleLine, TABLE_HOOKS } from "./render.js";
+import { RESTORE_SESSION_MAX_SCRIPT, RestoreSession, restoreSessionSupported } from "./restore-session.js";
 
 export type IptablesFlavour = "nft" | "legacy";
 
@@ -16,6 +17,8 @@ interface ObservedTable {
   chains: Map<string, string[]>;
   /** Kernel chain → its rules that carry a `cali:` comment, as saved (`-A ...`), with position. */
   hooks: Map<string, Array<{ line: string; hash: string; index: number }>>;
+  /** `cali-` chain → the desired chain last written, when known; the same object means unchanged. */
+  sources?: Map<string, IptChain>;
 }
 
 const HASH = /--comment "?cali:([\w-]+)/;
@@ -59,6 +62,7 @@ export function planIptables(
   const removals: string[] = [];
   const wanted = new Set(desired.map((c) => c.name));
   for (const c of desired) {
+    if (observed.sources?.get(c.name) === c) continue;
     const have = observed.chains.get(c.name);
     const want = c.rules.map((r) => r.hash);
     if (have && have.length === want.length && have.every((h, i) => h === want[i])) continue;
@@ -86,16 +90,42 @@ export function planIptables(
   return [`*${table}`, ...declare, ...hookDeletes, ...rules, ...chainDeletes, "COMMIT", ""].join("\n");
 }
 
-/** What a table holds right after `desired` was applied. */
-function observedFromDesired(desired: readonly IptChain[], table: IptTable): ObservedTable {
-  const chains = new Map(desired.map((c) => [c.name, c.rules.map((r) => r.hash)]));
+/**
+ * What a table holds right after `desired` was applied. `previous` (what the last apply recorded,
+ * no longer used by anyone else) is updated in place, keeping chains written from the same desired
+ * object, so a one-chain change does not allocate a hash list for every chain of the table.
+ */
+function observedFromDesired(
+  desired: readonly IptChain[],
+  table: IptTable,
+  previous?: ObservedTable,
+): ObservedTable {
+  const chains = previous?.chains ?? new Map<string, string[]>();
+  const sources = previous?.sources ?? new Map<string, IptChain>();
+  for (const c of desired) {
+    if (sources.get(c.name) === c) continue;
+    chains.set(
+      c.name,
+      c.rules.map((r) => r.hash),
+    );
+    sources.set(c.name, c);
+  }
+  // Every desired chain is recorded now, so equal sizes mean nothing else is.
+  if (chains.size !== desired.length) {
+    const wanted = new Set(desired.map((c) => c.name));
+    for (const name of chains.keys())
+      if (!wanted.has(name)) {
+        chains.delete(name);
+        sources.delete(name);
+      }
+  }
   const hooks = new Map<string, Array<{ line: string; hash: string; index: number }>>();
   if (desired.length > 0)
     for (const [kernelChain, target] of TABLE_HOOKS[table]) {
       const hook = hookRule(kernelChain, target);
       hooks.set(kernelChain, [{ line: ruleLine(kernelChain, hook), hash: hook.hash, index: 0 }]);
     }
-  return { chains, hooks };
+  return { chains, hooks, sources };
 }
 
 /**
@@ -104,14 +134,45 @@ function observedFromDesired(desired: readonly IptChain[], table: IptTable): Obs
  */
 export class IptablesDriver {
   private readonly written = new Map<string, ObservedTable>();
+  /** Long-lived restores per family, when the runner can start them and /proc can tell when they finish. */
+  private readonly sessions: Partial<Record<Family, RestoreSession>> = {};
+  /** Time spent waiting for restores to commit, summed over every restore (for the apply's timings). */
+  kernelMs = 0;
 
   constructor(
     private readonly run: CommandRunner,
     readonly flavour: IptablesFlavour = "nft",
-  ) {}
+  ) {
+    if (run.start && restoreSessionSupported())
+      for (const family of [4, 6] as const)
+        this.sessions[family] = new RestoreSession(run.start, [this.command(family, "restore"), "--noflush"]);
+  }
 
   invalidate(): void {
     this.written.clear();
+  }
+
+  /** Ends the long-lived restores, if any (a later apply starts new ones). */
+  close(): void {
+    for (const s of Object.values(this.sessions)) s.close();
+  }
+
+  /** The restore process of a family's session while one runs. */
+  sessionPid(family: Family): number | undefined {
+    return this.sessions[family]?.pid;
+  }
+
+  /** One `--noflush` restore: through the family's session, the big initial load through a fork. */
+  private async restore(family: Family, script: string): Promise<void> {
+    const session = this.sessions[family];
+    const t0 = performance.now();
+    const out =
+      session && script.length <= RESTORE_SESSION_MAX_SCRIPT
+        ? await session.run(script)
+        : await this.run([this.command(family, "restore"), "--noflush"], script);
+    this.kernelMs += performance.now() - t0;
+    if (out.code !== 0)
+      throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
   }
 
   command(family: Family, what: "save" | "restore"): string {
@@ -132,12 +193,8 @@ export class IptablesDriver {
     const known = this.written.get(key);
     this.written.delete(key);
     const script = planIptables(desired, known ?? (await this.read(family, table)), table);
-    if (script !== "") {
-      const out = await this.run([this.command(family, "restore"), "--noflush"], script);
-      if (out.code !== 0)
-        throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
-    }
-    this.written.set(key, observedFromDesired(desired, table));
+    if (script !== "") await this.restore(family, script);
+    this.written.set(key, observedFromDesired(desired, table, known));
     return script;
   }
 
@@ -147,20 +204,18 @@ export class IptablesDriver {
    */
   async applyTables(family: Family, tables: ReadonlyArray<[IptTable, readonly IptChain[]]>): Promise<string> {
     const scripts: string[] = [];
+    const known: (ObservedTable | undefined)[] = [];
     for (const [table, desired] of tables) {
       const key = `${family} ${table}`;
-      const known = this.written.get(key);
+      const written = this.written.get(key);
       this.written.delete(key);
-      scripts.push(planIptables(desired, known ?? (await this.read(family, table)), table));
+      known.push(written);
+      scripts.push(planIptables(desired, written ?? (await this.read(family, table)), table));
     }
     const script = scripts.join("");
-    if (script !== "") {
-      const out = await this.run([this.command(family, "restore"), "--noflush"], script);
-      if (out.code !== 0)
-        throw new Error(`${this.command(family, "restore")} failed (${out.code}): ${out.stderr.trim()}`);
-    }
-    for (const [table, desired] of tables)
-      this.written.set(`${family} ${table}`, observedFromDesired(desired, table));
+    if (script !== "") await this.restore(family, script);
+    for (const [i, [table, desired]] of tables.entries())
+      this.written.set(`${family} ${table}`, observedFromDesired(desired, table, known[i]));
     return script;
   }
 

@@ -27,33 +27,13 @@ function sameHashes(chain: NftChain, observed: (string | undefined)[]): boolean 
 }
 
 /**
- * Objects that exist under the same name but with another shape (set type, base-chain hook)
- * cannot be changed in place; the rare case is handled by rebuilding the whole table.
- */
-function reshaped(desired: NftTable, observed: ObservedTable): boolean {
-  for (const [name, set] of desired.sets) {
-    const o = observed.sets.get(name);
-    if (o && o.signature !== desiredSetSignature(desired.family, set)) return true;
-  }
-  for (const name of desired.maps.keys()) {
-    const o = observed.maps.get(name);
-    if (o && o.signature !== "ifname : verdict") return true;
-  }
-  for (const [name, chain] of desired.chains) {
-    const o = observed.chains.get(name);
-    if (o && o.base !== desiredBase(chain)) return true;
-  }
-  return false;
-}
-
-/**
  * The `nft -f` script taking the observed table to the desired one in one transaction, or ""
  * when nothing differs. Only what changed is written: whole chains whose rule identities differ
  * (flushed and refilled), set and map elements added or deleted one by one, objects no longer
  * wanted deleted after everything that could refer to them has been flushed.
  */
 export function planUpdate(desired: NftTable, observed: ObservedTable | undefined): string {
-  if (!observed || reshaped(desired, observed)) return renderTable(desired);
+  if (!observed) return renderTable(desired);
   const fam = nftFamily(desired.family);
   const t = `${fam} ${desired.name}`;
   const declare: string[] = [];
@@ -62,6 +42,9 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
   const rules: string[] = [];
   const remove: string[] = [];
 
+  // An object that exists under the same name with another shape (set type, base-chain hook)
+  // cannot be changed in place: that rare case rebuilds the whole table. One written from the
+  // very same desired object cannot have changed at all, so most objects cost one lookup.
   for (const [name, set] of desired.sets) {
     const o = observed.sets.get(name);
     if (!o) {
@@ -69,22 +52,32 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
       continue;
     }
     if (o.source === set.elements) continue;
+    if (o.signature !== desiredSetSignature(desired.family, set)) return renderTable(desired);
     const wanted = new Set(set.elements);
     const extra = [...o.elements].filter((e) => !wanted.has(e));
     const missing = set.elements.filter((e) => !o.elements.has(e));
     if (extra.length > 0) elements.push(deleteElements(desired, name, extra));
     if (missing.length > 0) elements.push(addElements(desired, name, missing));
   }
+  let kept = 0;
   for (const [name, chain] of desired.chains) {
     const o = observed.chains.get(name);
     if (!o) {
       declare.push(addChain(desired, chain));
       rules.push(...addRules(desired, chain));
-    } else if (o.source !== chain && !sameHashes(chain, o.hashes)) {
+      continue;
+    }
+    kept++;
+    if (o.source !== chain) {
+      if (o.base !== desiredBase(chain)) return renderTable(desired);
+      if (sameHashes(chain, o.hashes)) continue;
       flush.push(`flush chain ${t} ${name}`);
       rules.push(...addRules(desired, chain));
     }
   }
+  for (const name of desired.maps.keys())
+    if ((observed.maps.get(name)?.signature ?? "ifname : verdict") !== "ifname : verdict")
+      return renderTable(desired);
   for (const [name, map] of desired.maps) {
     const o = observed.maps.get(name);
     if (!o) {
@@ -96,11 +89,13 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
     if (stale.length > 0) elements.push(deleteElements(desired, name, stale));
     if (fresh.size > 0) elements.push(addElements(desired, name, mapElementText(fresh)));
   }
-  for (const name of observed.chains.keys()) {
-    if (desired.chains.has(name)) continue;
-    flush.push(`flush chain ${t} ${name}`);
-    remove.push(`delete chain ${t} ${name}`);
-  }
+  // Only when some observed chain was not matched by a desired one is there anything to delete.
+  if (kept !== observed.chains.size)
+    for (const name of observed.chains.keys()) {
+      if (desired.chains.has(name)) continue;
+      flush.push(`flush chain ${t} ${name}`);
+      remove.push(`delete chain ${t} ${name}`);
+    }
   for (const name of observed.maps.keys())
     if (!desired.maps.has(name)) remove.unshift(`delete map ${t} ${name}`);
   for (const name of observed.sets.keys())
@@ -112,34 +107,33 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
 
 /**
  * What the kernel holds right after `desired` was applied, so the next diff can skip reading it.
- * Entries whose desired object is the one `previous` recorded are reused rather than rebuilt.
+ * `previous` (what the last apply recorded, no longer used by anyone else) is updated in place:
+ * entries whose desired object is the one it recorded are kept, so a one-chain change allocates
+ * one entry instead of a new table-sized map per apply (garbage that showed up as GC pauses).
  */
 export function observedFromDesired(desired: NftTable, previous?: ObservedTable): ObservedTable {
-  const out: ObservedTable = { sets: new Map(), maps: new Map(), chains: new Map() };
+  const out: ObservedTable = previous ?? { sets: new Map(), maps: new Map(), chains: new Map() };
   for (const [name, set] of desired.sets) {
-    const prev = previous?.sets.get(name);
-    out.sets.set(
-      name,
-      prev?.source === set.elements
-        ? prev
-        : {
-            signature: desiredSetSignature(desired.family, set),
-            elements: new Set(set.elements),
-            source: set.elements,
-          },
-    );
+    if (out.sets.get(name)?.source === set.elements) continue;
+    out.sets.set(name, {
+      signature: desiredSetSignature(desired.family, set),
+      elements: new Set(set.elements),
+      source: set.elements,
+    });
   }
+  // Every desired name is in `out` now, so equal sizes mean nothing else is.
+  if (out.sets.size !== desired.sets.size)
+    for (const name of out.sets.keys()) if (!desired.sets.has(name)) out.sets.delete(name);
+  out.maps.clear();
   for (const [name, map] of desired.maps)
     out.maps.set(name, { signature: "ifname : verdict", elements: new Map(map.elements) });
   for (const [name, chain] of desired.chains) {
-    const prev = previous?.chains.get(name);
-    if (prev?.source === chain) {
-      out.chains.set(name, prev);
-      continue;
-    }
+    if (out.chains.get(name)?.source === chain) continue;
     const base = desiredBase(chain);
     const hashes = chain.rules.map((r) => r.hash);
     out.chains.set(name, base === undefined ? { hashes, source: chain } : { base, hashes, source: chain });
   }
+  if (out.chains.size !== desired.chains.size)
+    for (const name of out.chains.keys()) if (!desired.chains.has(name)) out.chains.delete(name);
   return out;
 }

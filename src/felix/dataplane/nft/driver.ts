@@ -22,6 +22,8 @@ export interface ApplyResult {
 export class NftablesDriver {
   private readonly written = new Map<string, ObservedTable>();
   private readonly session: NftSession | undefined;
+  /** Time spent waiting for nft to commit, summed over every transaction (for the apply's timings). */
+  kernelMs = 0;
 
   constructor(private readonly run: CommandRunner) {
     this.session = run.start && new NftSession(run.start);
@@ -31,15 +33,25 @@ export class NftablesDriver {
     this.written.clear();
   }
 
+  /** The `nft -i` process while one runs. */
+  get sessionPid(): number | undefined {
+    return this.session?.pid;
+  }
+
   /** Ends the `nft -i` session, if any (a later apply starts a new one). */
   close(): void {
     this.session?.close();
   }
 
   /** One transaction: through the session when there is one, the big initial load through `nft -f`. */
-  private transact(script: string) {
-    if (this.session && script.length <= SESSION_MAX_SCRIPT) return this.session.run(script);
-    return this.run(["nft", "-f", "-"], script);
+  private async transact(script: string) {
+    const t0 = performance.now();
+    try {
+      if (this.session && script.length <= SESSION_MAX_SCRIPT) return await this.session.run(script);
+      return await this.run(["nft", "-f", "-"], script);
+    } finally {
+      this.kernelMs += performance.now() - t0;
+    }
   }
 
   async read(family: 4 | 6, table: string): Promise<ObservedTable | undefined> {
