@@ -40,3 +40,35 @@ export class RenderMemo {
 
 /** Shared by every render: entries die with the objects they describe. */
 export const renderMemo = new RenderMemo();
+
+/**
+ * Chains whose name already pins their contents, such as policy groups (the name hashes the
+ * ordered policy list). Each render keeps the chains it asked for, so a group no endpoint uses
+ * any more is forgotten, and an unchanged group is the same object as last time.
+ */
+export class NamedChainCache<V> {
+  private readonly byConfig = new WeakMap<RenderConfig, Map<string, Map<string, V>>>();
+
+  /** One render's view: `get` reuses last render's value; `done` keeps only this render's. */
+  begin(cfg: RenderConfig, scope: string): { get(name: string, render: () => V): V; done(): void } {
+    let scopes = this.byConfig.get(cfg);
+    if (!scopes) {
+      scopes = new Map();
+      this.byConfig.set(cfg, scopes);
+    }
+    const kept = scopes;
+    const prev = kept.get(scope) ?? new Map<string, V>();
+    const next = new Map<string, V>();
+    return {
+      get(name, render) {
+        let value = next.get(name) ?? prev.get(name);
+        if (value === undefined) value = render();
+        next.set(name, value);
+        return value;
+      },
+      done() {
+        kept.set(scope, next);
+      },
+    };
+  }
+}
