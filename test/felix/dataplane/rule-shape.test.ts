@@ -125,6 +125,31 @@ describe("group chains", () => {
   });
 });
 
+describe("group chains follow selector changes", () => {
+  it("re-renders the unchanged endpoint's chains when a policy's selector splits or rejoins its group", () => {
+    const s = state(2, 1);
+    const jumps = (dir: "tw" | "fw") =>
+      (renderPolicyTable(s, 4, cfg).chains.get(`filter-cali-${dir}-caliw0`)?.rules ?? [])
+        .map((r) => r.body)
+        .filter((b) => b.includes(" jump filter-cali-"))
+        .map((b) => b.replace(/.* jump filter-cali-/, "").replace(/-[\w-]{20}$/, "-<id>"));
+    expect(jumps("tw")).toEqual(["gi-<id>", "pi-gnp/lone"]);
+    s.onUpdate({
+      type: "ActivePolicyUpdate",
+      id: gnp("p1"),
+      policy: { ...policyBody([rule()], [rule()]), selector: "role == 'other'" },
+    });
+    expect(jumps("tw")).toEqual(["pi-gnp/p0", "pi-gnp/p1", "pi-gnp/lone"]);
+    expect(jumps("fw")).toEqual(["po-gnp/p0", "po-gnp/p1"]);
+    s.onUpdate({ type: "ActivePolicyUpdate", id: gnp("p1"), policy: policyBody([rule()], [rule()]) });
+    expect(jumps("fw")).toEqual(["go-<id>"]);
+    expect(
+      renderFilterChains(s, 4, cfg).filter((c) => /^cali-g[io]-/.test(c.name)),
+      "the group chains are back in iptables too",
+    ).toHaveLength(2);
+  });
+});
+
 /** Follows a packet on `iface` through the dispatch chains as the kernel would. */
 function walk(
   chains: ReadonlyMap<string, IptChain>,

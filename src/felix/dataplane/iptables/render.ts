@@ -6,10 +6,11 @@
  * verdicts. Every rule carries Calico's `cali:<hash>` comment, its identity for reconciliation.
  */
 import { createHash } from "node:crypto";
-import { type HostEndpoint, policyIdKey, type WorkloadEndpoint } from "../../calc/messages.js";
+import type { HostEndpoint, WorkloadEndpoint } from "../../calc/messages.js";
 import { ipsetName } from "../ipsets/ipsets.js";
 import type { Family } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
+import { keyOf, type RenderCatalogue, renderCatalogue } from "../rules/catalogue.js";
 import type { RenderConfig } from "../rules/config.js";
 import { groupChainBase, groupChainPlan, type PolicyGroup } from "../rules/groups.js";
 import {
@@ -20,7 +21,7 @@ import {
   resolveHostEndpoints,
 } from "../rules/host-endpoints.js";
 import { hex } from "../rules/marks.js";
-import { NamedChainCache, renderMemo } from "../rules/memo.js";
+import { GenerationCache, renderMemo } from "../rules/memo.js";
 import type { Direction } from "../rules/names.js";
 import { ALL_VXLAN_NET } from "../rules/names.js";
 import {
@@ -33,7 +34,6 @@ import {
   rulePrefix,
 } from "../rules/nflog.js";
 import {
-  type ChainCatalogue,
   type EndpointPlan,
   endpointSignature,
   type PlannedTier,
@@ -335,21 +335,13 @@ function endpointRules(plan: EndpointPlan, cfg: RenderConfig): string[] {
   return out;
 }
 
-function catalogue(state: DesiredPolicyState): ChainCatalogue {
-  return {
-    hasPolicy: (id) => state.policies.has(policyIdKey(id)),
-    hasProfile: (name) => state.profiles.has(name),
-    selectorOf: (id) => state.policies.get(policyIdKey(id))?.policy.selector,
-  };
-}
-
 /** Rendered once per endpoint object and `endpointSignature` (rules/memo.ts). */
 function memoEndpointChain(
   name: string,
   ep: WorkloadEndpoint,
   dir: "inbound" | "outbound",
   cfg: RenderConfig,
-  known: ChainCatalogue,
+  known: RenderCatalogue,
 ): { chain: IptChain; groups: PolicyGroup[] } {
   const sig = endpointSignature(ep.tiers, ep.profileIds, dir, known);
   return renderMemo.get(cfg, ep, `ipt ${dir} ${name}`, sig, () => {
@@ -359,7 +351,7 @@ function memoEndpointChain(
 }
 
 /** Group chains are shared by every endpoint with the same policies; their name pins their rules. */
-const groupChains = new NamedChainCache<IptChain>();
+const groupChains = new GenerationCache<IptChain>();
 
 /**
  * Calico's shallow prefix tree for workload dispatch (reference §8.1): below the names' common
@@ -551,7 +543,7 @@ export function renderFilterChains(
   const ifaces: string[] = [];
   const wantedPolicies = new Set<string>();
   const wantedProfiles = new Set<string>();
-  const known = catalogue(state);
+  const known = renderCatalogue(state, cfg, `ipt ${family}`);
   const groups = groupChains.begin(cfg, `ipt ${family}`);
   const groupNames = new Set<string>();
   for (const [iface, ep] of [...state.workloadsByInterface()].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -567,10 +559,11 @@ export function renderFilterChains(
       }
     }
     for (const t of ep.tiers)
-      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wantedPolicies.add(policyIdKey(id));
+      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wantedPolicies.add(keyOf(id));
     for (const p of ep.profileIds) wantedProfiles.add(p);
   }
   groups.done();
+  known.done();
   const unknown = deny(cfg);
   chains.push(...dispatchTree(IPT.fromWl, ifaces, "-i", (i) => endpointChainName("outbound", i), unknown));
   chains.push(...dispatchTree(IPT.toWl, ifaces, "-o", (i) => endpointChainName("inbound", i), unknown));

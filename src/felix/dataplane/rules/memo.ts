@@ -42,15 +42,15 @@ export class RenderMemo {
 export const renderMemo = new RenderMemo();
 
 /**
- * Chains whose name already pins their contents, such as policy groups (the name hashes the
- * ordered policy list). Each render keeps the chains it asked for, so a group no endpoint uses
- * any more is forgotten, and an unchanged group is the same object as last time.
+ * Values that a key pins completely, such as a policy group's chain (its name hashes the ordered
+ * policy list) or a selector's short id. Each render keeps what it asked for, so a key no render
+ * uses any more is forgotten, and an unchanged one keeps last render's value (the same object).
  */
-export class NamedChainCache<V> {
+export class GenerationCache<V> {
   private readonly byConfig = new WeakMap<RenderConfig, Map<string, Map<string, V>>>();
 
   /** One render's view: `get` reuses last render's value; `done` keeps only this render's. */
-  begin(cfg: RenderConfig, scope: string): { get(name: string, render: () => V): V; done(): void } {
+  begin(cfg: RenderConfig, scope: string): { get(key: string, make: () => V): V; done(): void } {
     let scopes = this.byConfig.get(cfg);
     if (!scopes) {
       scopes = new Map();
@@ -60,10 +60,11 @@ export class NamedChainCache<V> {
     const prev = kept.get(scope) ?? new Map<string, V>();
     const next = new Map<string, V>();
     return {
-      get(name, render) {
-        let value = next.get(name) ?? prev.get(name);
-        if (value === undefined) value = render();
-        next.set(name, value);
+      get(key, make) {
+        const seen = next.get(key);
+        if (seen !== undefined) return seen;
+        const value = prev.get(key) ?? make();
+        next.set(key, value);
         return value;
       },
       done() {

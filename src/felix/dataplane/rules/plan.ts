@@ -90,22 +90,22 @@ export function planEndpointChain(
 }
 
 /**
- * Everything an endpoint chain reads besides the endpoint object: which policy and profile chains
- * exist and, for grouping, each programmed policy's selector. Memoised endpoint chains are
- * rendered again when it changes.
+ * Everything an endpoint chain reads besides the endpoint object: for each policy whether it is
+ * programmed and which selector it has (`policyToken`, the selector decides the groups), and
+ * which profiles are programmed. Memoised endpoint chains are rendered again when it changes.
  */
 export function endpointSignature(
   tiers: readonly TierInfo[],
   profileIds: readonly string[],
   dir: Direction,
-  known: ChainCatalogue,
+  known: ChainCatalogue & { policyToken(id: PolicyID): string },
 ): string {
-  const parts: string[] = [];
+  let sig = "";
   for (const t of tiers)
     for (const id of dir === "inbound" ? t.ingressPolicies : t.egressPolicies)
-      parts.push(known.hasPolicy(id) ? `+${known.selectorOf?.(id) ?? ""}` : "-");
-  for (const p of profileIds) parts.push(known.hasProfile(p) ? "+" : "-");
-  return parts.join("\n");
+      sig += `${known.policyToken(id)},`;
+  for (const p of profileIds) sig += known.hasProfile(p) ? "1" : "0";
+  return sig;
 }
 
 /** The distinct policy groups a plan jumps to. */

@@ -1,15 +1,11 @@
-import {
-  type HostEndpoint,
-  type IPSetType,
-  policyIdKey,
-  type WorkloadEndpoint,
-} from "../../calc/messages.js";
+import type { HostEndpoint, IPSetType, WorkloadEndpoint } from "../../calc/messages.js";
 import { setElements } from "../nft/elements.js";
 import type { BaseChainHook, Family, NftChain, NftSet, NftTable, SetKind } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
 import type { DesiredPolicyState } from "../state.js";
+import { keyOf, type RenderCatalogue, renderCatalogue } from "./catalogue.js";
 import type { RenderConfig } from "./config.js";
-import { type ChainCatalogue, groupChain, renderGroupChain, renderPlannedEndpointChain } from "./endpoint.js";
+import { groupChain, renderGroupChain, renderPlannedEndpointChain } from "./endpoint.js";
 import type { PolicyGroup } from "./groups.js";
 import {
   filterHostRules,
@@ -18,7 +14,7 @@ import {
   resolveHostEndpoints,
 } from "./host-endpoints.js";
 import { markClear, markMatch, markSet } from "./marks.js";
-import { NamedChainCache, renderMemo } from "./memo.js";
+import { GenerationCache, renderMemo } from "./memo.js";
 import {
   allVxlanNetSet,
   chainNames as C,
@@ -155,7 +151,7 @@ function endpointChainFor(
   ep: WorkloadEndpoint,
   dir: Direction,
   cfg: RenderConfig,
-  known: ChainCatalogue,
+  known: RenderCatalogue,
 ): { chain: NftChain; groups: PolicyGroup[] } {
   const sig = endpointSignature(ep.tiers, ep.profileIds, dir, known);
   return renderMemo.get(cfg, ep, `${dir} ${name}`, sig, () => {
@@ -165,7 +161,7 @@ function endpointChainFor(
 }
 
 /** Group chains are shared by every endpoint with the same policies; their name pins their rules. */
-const groupChains = new NamedChainCache<NftChain>();
+const groupChains = new GenerationCache<NftChain>();
 
 /** As in Calico, the NAT-outgoing chains exist only while some pool of the family asks for them. */
 export function hasNatOutgoing(state: DesiredPolicyState, family: Family): boolean {
@@ -250,11 +246,7 @@ export function renderPolicyTable(
   }
   if (hosts) for (const c of hostBaseChains()) add(c);
 
-  const known: ChainCatalogue = {
-    hasPolicy: (id) => state.policies.has(policyIdKey(id)),
-    hasProfile: (name) => state.profiles.has(name),
-    selectorOf: (id) => state.policies.get(policyIdKey(id))?.policy.selector,
-  };
+  const known = renderCatalogue(state, cfg, `nft ${family}`);
   const groups = groupChains.begin(cfg, `nft ${family}`);
   const fromMap = new Map<string, string>();
   const toMap = new Map<string, string>();
@@ -277,11 +269,12 @@ export function renderPolicyTable(
     toMap.set(iface, `goto ${tw}`);
     fromMap.set(iface, `goto ${fw}`);
     for (const t of ep.tiers)
-      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wanted.policies.add(policyIdKey(id));
+      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wanted.policies.add(keyOf(id));
     for (const p of ep.profileIds) wanted.profiles.add(p);
   }
 
   groups.done();
+  known.done();
 
   const hep = renderHostEndpointChains(hostEndpoints, family, cfg, nftDialect, {
     hasPolicy: (key) => state.policies.has(key),
