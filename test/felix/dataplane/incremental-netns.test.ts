@@ -5,16 +5,23 @@
  * two, policy B to the third.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PolicyID, ToDataplane } from "../../../src/felix/calc/messages.js";
+import { type PolicyID, policyIdKey, type ToDataplane } from "../../../src/felix/calc/messages.js";
 import { localRunner } from "../../../src/felix/dataplane/exec.js";
 import { type PolicyBackend, PolicyDataplane } from "../../../src/felix/dataplane/policy-dataplane.js";
 import { defaultRenderConfig } from "../../../src/felix/dataplane/rules/config.js";
+import { groupChainBase, groupId } from "../../../src/felix/dataplane/rules/groups.js";
+import type { Direction } from "../../../src/felix/dataplane/rules/names.js";
 import { createNetns, type Netns, removeAll } from "../../support/netns.js";
 import { gnp, policyBody, rule, tier, workload } from "./fixtures.js";
 
 const A = gnp("pol-a");
 const B = gnp("pol-b");
 const C = gnp("pol-c");
+
+/** B and C share a selector, so an endpoint with both jumps to their shared group chain. */
+function groupBC(dir: Direction): string {
+  return groupChainBase({ id: groupId("all()", dir, [policyIdKey(B), policyIdKey(C)]), dir, policies: [] });
+}
 
 function policy(id: PolicyID, port: number): ToDataplane {
   return {
@@ -113,18 +120,22 @@ describe("incremental programming, nftables", () => {
     ).toContain("dport 8080");
   });
 
-  it("adds a policy to one endpoint by writing its chains and that endpoint's two chains only", async () => {
+  it("adds a policy to one endpoint by writing its chains, that endpoint's two chains and its new policy groups only", async () => {
     const before = await handles(ns);
     dp.onUpdate(policy(C, 22));
     dp.onUpdate(endpoint(3, [B, C]));
     await dp.apply();
     const after = await handles(ns);
-    expect(changed(before, after)).toEqual([
-      "filter-cali-fw-caliinc3",
-      "filter-cali-pi-gnp/pol-c",
-      "filter-cali-po-gnp/pol-c",
-      "filter-cali-tw-caliinc3",
-    ]);
+    expect(changed(before, after)).toEqual(
+      [
+        "filter-cali-fw-caliinc3",
+        `filter-${groupBC("inbound")}`,
+        `filter-${groupBC("outbound")}`,
+        "filter-cali-pi-gnp/pol-c",
+        "filter-cali-po-gnp/pol-c",
+        "filter-cali-tw-caliinc3",
+      ].sort(),
+    );
   });
 
   it("changes nothing when an update leaves the rules as they were", async () => {
@@ -154,15 +165,19 @@ describe("incremental programming, iptables", () => {
     expect(saved).toMatch(/-A cali-pi-gnp\/pol-a .*--dports 8080/);
   });
 
-  it("restores only the endpoint's chains and the new policy's when a policy is added to it", async () => {
+  it("restores only the endpoint's chains, its new policy groups and the new policy's when a policy is added to it", async () => {
     dp.onUpdate(policy(C, 22));
     dp.onUpdate(endpoint(3, [B, C]));
     const result = await dp.apply();
-    expect((result.iptables?.[4] ?? "").match(/^:\S+/gm)?.sort()).toEqual([
-      ":cali-fw-caliinc3",
-      ":cali-pi-gnp/pol-c",
-      ":cali-po-gnp/pol-c",
-      ":cali-tw-caliinc3",
-    ]);
+    expect((result.iptables?.[4] ?? "").match(/^:\S+/gm)?.sort()).toEqual(
+      [
+        ":cali-fw-caliinc3",
+        `:${groupBC("inbound")}`,
+        `:${groupBC("outbound")}`,
+        ":cali-pi-gnp/pol-c",
+        ":cali-po-gnp/pol-c",
+        ":cali-tw-caliinc3",
+      ].sort(),
+    );
   });
 });

@@ -6,11 +6,13 @@
  * verdicts. Every rule carries Calico's `cali:<hash>` comment, its identity for reconciliation.
  */
 import { createHash } from "node:crypto";
-import { type HostEndpoint, policyIdKey, type WorkloadEndpoint } from "../../calc/messages.js";
+import type { HostEndpoint, WorkloadEndpoint } from "../../calc/messages.js";
 import { ipsetName } from "../ipsets/ipsets.js";
 import type { Family } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
+import { keyOf, type RenderCatalogue, renderCatalogue } from "../rules/catalogue.js";
 import type { RenderConfig } from "../rules/config.js";
+import { groupChainBase, groupChainPlan, type PolicyGroup } from "../rules/groups.js";
 import {
   type Dialect,
   filterHostRules,
@@ -19,7 +21,7 @@ import {
   resolveHostEndpoints,
 } from "../rules/host-endpoints.js";
 import { hex } from "../rules/marks.js";
-import { renderMemo } from "../rules/memo.js";
+import { GenerationCache, renderMemo } from "../rules/memo.js";
 import type { Direction } from "../rules/names.js";
 import { ALL_VXLAN_NET } from "../rules/names.js";
 import {
@@ -31,7 +33,13 @@ import {
   ownerId,
   rulePrefix,
 } from "../rules/nflog.js";
-import { type PlannedTier, planEndpointChain } from "../rules/plan.js";
+import {
+  type EndpointPlan,
+  endpointSignature,
+  type PlannedTier,
+  planEndpointChain,
+  planGroups,
+} from "../rules/plan.js";
 import { logPrefix, type RuleOwner } from "../rules/policy.js";
 import type { DesiredPolicyState } from "../state.js";
 import { renderIptablesMatches } from "./match.js";
@@ -265,7 +273,13 @@ export function endpointChainName(dir: "inbound" | "outbound", iface: string): s
 function tierRules(tier: PlannedTier, dir: "inbound" | "outbound", cfg: RenderConfig): string[] {
   const { marks } = cfg;
   const out = [clearMark(marks.pass)];
-  for (const p of tier.policies) {
+  for (const step of tier.steps) {
+    if (step.kind === "group") {
+      out.push(`${mark(marks.pass, false)} -j ${groupChainName(step.group)}`);
+      out.push(`${mark(marks.accept, true)} -j RETURN`);
+      continue;
+    }
+    const p = step.policy;
     if (!p.programmed) {
       out.push(`${mark(marks.pass, false)} ${deny(cfg)}`);
       continue;
@@ -280,17 +294,26 @@ function tierRules(tier: PlannedTier, dir: "inbound" | "outbound", cfg: RenderCo
   return out;
 }
 
-function endpointRules(
-  ep: WorkloadEndpoint,
-  dir: "inbound" | "outbound",
-  cfg: RenderConfig,
-  state: DesiredPolicyState,
-): string[] {
+/** `cali-gi-<id>` / `cali-go-<id>`: exactly 28 characters. */
+export function groupChainName(group: PolicyGroup): string {
+  return groupChainBase(group);
+}
+
+/** A shared policy group's jumps (rules/groups.ts). */
+function groupRules(group: PolicyGroup, cfg: RenderConfig): string[] {
+  const decided = cfg.marks.accept | cfg.marks.pass;
+  const out: string[] = [];
+  for (const { key, returnFirst } of groupChainPlan(group)) {
+    const jump = `-j ${policyChainName(group.dir, key)}`;
+    if (returnFirst) out.push(`-m mark ! --mark ${hex(0)}/${hex(decided)} -j RETURN`);
+    out.push(out.length === 0 || returnFirst ? jump : `${mark(decided, false)} ${jump}`);
+  }
+  return out;
+}
+
+function endpointRules(plan: EndpointPlan, cfg: RenderConfig): string[] {
   const { marks } = cfg;
-  const plan = planEndpointChain(ep.tiers, ep.profileIds, dir, {
-    hasPolicy: (id) => state.policies.has(policyIdKey(id)),
-    hasProfile: (name) => state.profiles.has(name),
-  });
+  const { dir } = plan;
   const out = ["-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"];
   if (cfg.conntrackInvalidCheck) out.push("-m conntrack --ctstate INVALID -j DROP");
   out.push(clearMark(marks.accept | marks.pass));
@@ -312,22 +335,84 @@ function endpointRules(
   return out;
 }
 
-/** Rendered once per endpoint object and set of existing policy/profile chains (rules/memo.ts). */
+/** Rendered once per endpoint object and `endpointSignature` (rules/memo.ts). */
 function memoEndpointChain(
   name: string,
   ep: WorkloadEndpoint,
   dir: "inbound" | "outbound",
   cfg: RenderConfig,
-  state: DesiredPolicyState,
-): IptChain {
-  let sig = "";
-  for (const t of ep.tiers)
-    for (const id of dir === "inbound" ? t.ingressPolicies : t.egressPolicies)
-      sig += state.policies.has(policyIdKey(id)) ? "1" : "0";
-  for (const p of ep.profileIds) sig += state.profiles.has(p) ? "1" : "0";
-  return renderMemo.get(cfg, ep, `ipt ${dir} ${name}`, sig, () =>
-    chain(name, endpointRules(ep, dir, cfg, state)),
-  );
+  known: RenderCatalogue,
+): { chain: IptChain; groups: PolicyGroup[] } {
+  const sig = endpointSignature(ep.tiers, ep.profileIds, dir, known);
+  return renderMemo.get(cfg, ep, `ipt ${dir} ${name}`, sig, () => {
+    const plan = planEndpointChain(ep.tiers, ep.profileIds, dir, known);
+    return { chain: chain(name, endpointRules(plan, cfg)), groups: planGroups(plan) };
+  });
+}
+
+/** Group chains are shared by every endpoint with the same policies; their name pins their rules. */
+const groupChains = new GenerationCache<IptChain>();
+
+/**
+ * Calico's shallow prefix tree for workload dispatch (reference §8.1): below the names' common
+ * prefix, names are bucketed by their next character; a bucket of one is a rule in the root chain,
+ * a bigger bucket gets its own chain `<root>-<char>` listing its names. A packet then meets at
+ * most one rule per bucket at the root and one per name in its bucket, instead of one per
+ * endpoint. A bucket too big for that is split the same way again, one character further.
+ */
+export function dispatchTree(
+  root: string,
+  ifaces: readonly string[],
+  flag: "-i" | "-o",
+  target: (iface: string) => string,
+  unknown: string,
+): IptChain[] {
+  const out: IptChain[] = [];
+  const sorted = [...ifaces].sort();
+  const cut = commonPrefix(sorted).length;
+  // `from` is where bucketing may start: a child's names all share its parent's bucket key.
+  const build = (name: string, names: readonly string[], from: number, leaf: boolean) => {
+    const rules: string[] = [];
+    if (leaf) for (const n of names) rules.push(`${flag} ${n} -g ${target(n)}`);
+    else {
+      const at = Math.max(from, commonPrefix(names).length);
+      const buckets = new Map<string, string[]>();
+      for (const n of names) {
+        const key = n.slice(0, at + 1);
+        buckets.set(key, [...(buckets.get(key) ?? []), n]);
+      }
+      for (const [key, list] of buckets) {
+        const only = list.length === 1 ? list[0] : undefined;
+        if (only !== undefined) {
+          rules.push(`${flag} ${only} -g ${target(only)}`);
+          continue;
+        }
+        const child = iptChainName(`${root}-`, key.slice(cut));
+        rules.push(`${flag} ${key}+ -g ${child}`);
+        build(child, list, key.length, list.length <= MAX_BUCKET);
+      }
+    }
+    rules.push(unknown);
+    out.push(chain(name, rules));
+  };
+  build(root, sorted, 0, false);
+  return out;
+}
+
+/** A bucket with more names than this is split again instead of listed. */
+const MAX_BUCKET = 16;
+
+/** The names' common prefix, short of the shortest name so that every name has a next character. */
+function commonPrefix(names: readonly string[]): string {
+  const [first, ...rest] = names;
+  if (first === undefined) return "";
+  let len = first.length - 1;
+  for (const n of rest) {
+    let i = 0;
+    while (i < len && i < n.length - 1 && n[i] === first[i]) i++;
+    len = i;
+  }
+  return first.slice(0, Math.max(0, len));
 }
 
 /** iptables spelling of the host endpoint chains; each table has its own copy of a chain name. */
@@ -455,23 +540,33 @@ export function renderFilterChains(
   hostEndpoints: ReadonlyMap<string, HostEndpoint> = resolveHostEndpoints(state.hostEndpoints, new Map()),
 ): IptChain[] {
   const chains = staticChains(family, cfg, hostEndpoints.size > 0, state.policesVxlan(family));
-  const from: string[] = [];
-  const to: string[] = [];
+  const ifaces: string[] = [];
   const wantedPolicies = new Set<string>();
   const wantedProfiles = new Set<string>();
+  const known = renderCatalogue(state, cfg, `ipt ${family}`);
+  const groups = groupChains.begin(cfg, `ipt ${family}`);
+  const groupNames = new Set<string>();
   for (const [iface, ep] of [...state.workloadsByInterface()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const tw = endpointChainName("inbound", iface);
-    const fw = endpointChainName("outbound", iface);
-    chains.push(memoEndpointChain(tw, ep, "inbound", cfg, state));
-    chains.push(memoEndpointChain(fw, ep, "outbound", cfg, state));
-    from.push(`-i ${iface} -g ${fw}`);
-    to.push(`-o ${iface} -g ${tw}`);
+    ifaces.push(iface);
+    for (const dir of ["inbound", "outbound"] as const) {
+      const rendered = memoEndpointChain(endpointChainName(dir, iface), ep, dir, cfg, known);
+      chains.push(rendered.chain);
+      for (const g of rendered.groups) {
+        const name = groupChainName(g);
+        if (groupNames.has(name)) continue;
+        groupNames.add(name);
+        chains.push(groups.get(name, () => chain(name, groupRules(g, cfg))));
+      }
+    }
     for (const t of ep.tiers)
-      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wantedPolicies.add(policyIdKey(id));
+      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wantedPolicies.add(keyOf(id));
     for (const p of ep.profileIds) wantedProfiles.add(p);
   }
-  chains.push(chain(IPT.fromWl, [...from, deny(cfg)]));
-  chains.push(chain(IPT.toWl, [...to, deny(cfg)]));
+  groups.done();
+  known.done();
+  const unknown = deny(cfg);
+  chains.push(...dispatchTree(IPT.fromWl, ifaces, "-i", (i) => endpointChainName("outbound", i), unknown));
+  chains.push(...dispatchTree(IPT.toWl, ifaces, "-o", (i) => endpointChainName("inbound", i), unknown));
   const hep = hostChains(state, family, cfg, hostEndpoints);
   for (const c of hep.chains)
     if (c.table === "filter")

@@ -37,6 +37,11 @@ export function markMatch(bits: number, set: boolean): string {
   return `meta mark & ${hex(bits)} == ${set ? hex(bits) : hex(0)}`;
 }
 
+/** `meta mark & bits != 0`: any of the bits is set. */
+export function markAny(bits: number): string {
+  return `meta mark & ${hex(bits)} != ${hex(0)}`;
+}
+
 export function markSet(bits: number): string {
   return `meta mark set meta mark | ${hex(bits)}`;
 }

@@ -40,3 +40,36 @@ export class RenderMemo {
 
 /** Shared by every render: entries die with the objects they describe. */
 export const renderMemo = new RenderMemo();
+
+/**
+ * Values that a key pins completely, such as a policy group's chain (its name hashes the ordered
+ * policy list) or a selector's short id. Each render keeps what it asked for, so a key no render
+ * uses any more is forgotten, and an unchanged one keeps last render's value (the same object).
+ */
+export class GenerationCache<V> {
+  private readonly byConfig = new WeakMap<RenderConfig, Map<string, Map<string, V>>>();
+
+  /** One render's view: `get` reuses last render's value; `done` keeps only this render's. */
+  begin(cfg: RenderConfig, scope: string): { get(key: string, make: () => V): V; done(): void } {
+    let scopes = this.byConfig.get(cfg);
+    if (!scopes) {
+      scopes = new Map();
+      this.byConfig.set(cfg, scopes);
+    }
+    const kept = scopes;
+    const prev = kept.get(scope) ?? new Map<string, V>();
+    const next = new Map<string, V>();
+    return {
+      get(key, make) {
+        const seen = next.get(key);
+        if (seen !== undefined) return seen;
+        const value = prev.get(key) ?? make();
+        next.set(key, value);
+        return value;
+      },
+      done() {
+        kept.set(scope, next);
+      },
+    };
+  }
+}

@@ -6,7 +6,10 @@
  * trace walks the same plan, so the trace cannot disagree with the chains about the order.
  */
 import { type PolicyID, policyIdKey, type TierInfo } from "../../calc/messages.js";
+import { groupPolicies, type PlannedPolicy, type PolicyGroup, type TierStep } from "./groups.js";
 import type { Direction } from "./names.js";
+
+export type { PlannedPolicy } from "./groups.js";
 
 /**
  * `normal`: a workload's chains, and a host endpoint's for traffic to or from the host;
@@ -19,19 +22,18 @@ export type ChainKind = "normal" | "forward" | "preDnat" | "untracked";
 export interface ChainCatalogue {
   hasPolicy(id: PolicyID): boolean;
   hasProfile(name: string): boolean;
-}
-
-export interface PlannedPolicy {
-  id: PolicyID;
-  /** `policyIdKey(id)`: names the policy's chains. */
-  key: string;
-  /** False when the endpoint refers to a policy that is not programmed: the step then drops. */
-  programmed: boolean;
+  /**
+   * The selector of a programmed policy. Given, consecutive policies with one selector form a
+   * shared policy group (rules/groups.ts); without it every policy is its own step.
+   */
+  selectorOf?(id: PolicyID): string | undefined;
 }
 
 export interface PlannedTier {
   name: string;
   policies: PlannedPolicy[];
+  /** The same policies as the chain jumps to them: alone, or in shared groups. */
+  steps: TierStep[];
   /** A packet no policy of the tier allowed, denied or passed is dropped at the tier's end. */
   dropAtEnd: boolean;
 }
@@ -67,9 +69,14 @@ export function planEndpointChain(
   for (const tier of tiers) {
     const ids = dir === "inbound" ? tier.ingressPolicies : tier.egressPolicies;
     if (ids.length === 0) continue;
+    const policies = ids.map((id) => ({ id, key: policyIdKey(id), programmed: known.hasPolicy(id) }));
+    const selectorOf = known.selectorOf?.bind(known);
     planned.push({
       name: tier.name,
-      policies: ids.map((id) => ({ id, key: policyIdKey(id), programmed: known.hasPolicy(id) })),
+      policies,
+      steps: selectorOf
+        ? groupPolicies(policies, dir, (p) => selectorOf(p.id))
+        : policies.map((policy) => ({ kind: "policy", policy })),
       // Untracked and pre-DNAT policy never ends a tier with a drop: the packet still meets the
       // normal chains later.
       dropAtEnd: (kind === "normal" || kind === "forward") && tier.defaultAction !== "pass",
@@ -80,4 +87,31 @@ export function planEndpointChain(
   const fallthrough =
     kind === "normal" ? "drop" : kind === "forward" && planned.length === 0 ? "allow" : "return";
   return { dir, kind, tiers: planned, profiles, fallthrough };
+}
+
+/**
+ * Everything an endpoint chain reads besides the endpoint object: for each policy whether it is
+ * programmed and which selector it has (`policyToken`, the selector decides the groups), and
+ * which profiles are programmed. Memoised endpoint chains are rendered again when it changes.
+ */
+export function endpointSignature(
+  tiers: readonly TierInfo[],
+  profileIds: readonly string[],
+  dir: Direction,
+  known: ChainCatalogue & { policyToken(id: PolicyID): string },
+): string {
+  let sig = "";
+  for (const t of tiers)
+    for (const id of dir === "inbound" ? t.ingressPolicies : t.egressPolicies)
+      sig += `${known.policyToken(id)},`;
+  for (const p of profileIds) sig += known.hasProfile(p) ? "1" : "0";
+  return sig;
+}
+
+/** The distinct policy groups a plan jumps to. */
+export function planGroups(plan: EndpointPlan): PolicyGroup[] {
+  const out: PolicyGroup[] = [];
+  for (const tier of plan.tiers)
+    for (const step of tier.steps) if (step.kind === "group") out.push(step.group);
+  return out;
 }

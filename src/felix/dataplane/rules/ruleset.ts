@@ -1,15 +1,12 @@
-import {
-  type HostEndpoint,
-  type IPSetType,
-  policyIdKey,
-  type WorkloadEndpoint,
-} from "../../calc/messages.js";
+import type { HostEndpoint, IPSetType, WorkloadEndpoint } from "../../calc/messages.js";
 import { setElements } from "../nft/elements.js";
 import type { BaseChainHook, Family, NftChain, NftSet, NftTable, SetKind } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
 import type { DesiredPolicyState } from "../state.js";
+import { keyOf, type RenderCatalogue, renderCatalogue } from "./catalogue.js";
 import type { RenderConfig } from "./config.js";
-import { type ChainCatalogue, renderEndpointChain } from "./endpoint.js";
+import { groupChain, renderGroupChain, renderPlannedEndpointChain } from "./endpoint.js";
+import type { PolicyGroup } from "./groups.js";
 import {
   filterHostRules,
   type HostTable,
@@ -17,7 +14,7 @@ import {
   resolveHostEndpoints,
 } from "./host-endpoints.js";
 import { markClear, markMatch, markSet } from "./marks.js";
-import { renderMemo } from "./memo.js";
+import { GenerationCache, renderMemo } from "./memo.js";
 import {
   allVxlanNetSet,
   chainNames as C,
@@ -29,6 +26,7 @@ import {
   profileChain,
 } from "./names.js";
 import { nftDialect } from "./nft-dialect.js";
+import { endpointSignature, planEndpointChain, planGroups } from "./plan.js";
 import { type RuleBody, renderRuleList } from "./policy.js";
 
 const SET_KIND: Record<IPSetType, SetKind> = { ip: "addr", net: "net", "ip,port": "addr-port" };
@@ -145,25 +143,25 @@ function memoChains(
 }
 
 /**
- * An endpoint chain depends on the endpoint object, the direction, its name and which of the
- * policy and profile chains it names exist (a missing one renders as a drop).
+ * An endpoint chain depends on the endpoint object, the direction, its name and what
+ * `endpointSignature` covers (a missing chain renders as a drop; selectors decide the groups).
  */
 function endpointChainFor(
   name: string,
   ep: WorkloadEndpoint,
   dir: Direction,
   cfg: RenderConfig,
-  known: ChainCatalogue,
-): NftChain {
-  let sig = "";
-  for (const t of ep.tiers)
-    for (const id of dir === "inbound" ? t.ingressPolicies : t.egressPolicies)
-      sig += known.hasPolicy(id) ? "1" : "0";
-  for (const p of ep.profileIds) sig += known.hasProfile(p) ? "1" : "0";
-  return renderMemo.get(cfg, ep, `${dir} ${name}`, sig, () =>
-    chain(name, renderEndpointChain(ep, dir, cfg, known)),
-  );
+  known: RenderCatalogue,
+): { chain: NftChain; groups: PolicyGroup[] } {
+  const sig = endpointSignature(ep.tiers, ep.profileIds, dir, known);
+  return renderMemo.get(cfg, ep, `${dir} ${name}`, sig, () => {
+    const plan = planEndpointChain(ep.tiers, ep.profileIds, dir, known);
+    return { chain: chain(name, renderPlannedEndpointChain(plan, cfg)), groups: planGroups(plan) };
+  });
 }
+
+/** Group chains are shared by every endpoint with the same policies; their name pins their rules. */
+const groupChains = new GenerationCache<NftChain>();
 
 /** As in Calico, the NAT-outgoing chains exist only while some pool of the family asks for them. */
 export function hasNatOutgoing(state: DesiredPolicyState, family: Family): boolean {
@@ -248,24 +246,35 @@ export function renderPolicyTable(
   }
   if (hosts) for (const c of hostBaseChains()) add(c);
 
-  const known: ChainCatalogue = {
-    hasPolicy: (id) => state.policies.has(policyIdKey(id)),
-    hasProfile: (name) => state.profiles.has(name),
-  };
+  const known = renderCatalogue(state, cfg, `nft ${family}`);
+  const groups = groupChains.begin(cfg, `nft ${family}`);
   const fromMap = new Map<string, string>();
   const toMap = new Map<string, string>();
   const wanted = { policies: new Set<string>(), profiles: new Set<string>() };
   for (const [iface, ep] of state.workloadsByInterface()) {
     const tw = endpointChain("inbound", iface);
     const fw = endpointChain("outbound", iface);
-    add(endpointChainFor(tw, ep, "inbound", cfg, known));
-    add(endpointChainFor(fw, ep, "outbound", cfg, known));
+    for (const [name, dir] of [
+      [tw, "inbound"],
+      [fw, "outbound"],
+    ] as const) {
+      const rendered = endpointChainFor(name, ep, dir, cfg, known);
+      add(rendered.chain);
+      for (const g of rendered.groups) {
+        const groupName = groupChain(g);
+        if (!chains.has(groupName))
+          add(groups.get(groupName, () => chain(groupName, renderGroupChain(g, cfg))));
+      }
+    }
     toMap.set(iface, `goto ${tw}`);
     fromMap.set(iface, `goto ${fw}`);
     for (const t of ep.tiers)
-      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wanted.policies.add(policyIdKey(id));
+      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wanted.policies.add(keyOf(id));
     for (const p of ep.profileIds) wanted.profiles.add(p);
   }
+
+  groups.done();
+  known.done();
 
   const hep = renderHostEndpointChains(hostEndpoints, family, cfg, nftDialect, {
     hasPolicy: (key) => state.policies.has(key),

@@ -1,0 +1,56 @@
+/**
+ * What the renderers ask of the desired state about the chains an endpoint chain jumps to, and a
+ * cheap summary of it for the endpoint-chain memo.
+ */
+import { type PolicyID, policyIdKey } from "../../calc/messages.js";
+import type { DesiredPolicyState } from "../state.js";
+import type { RenderConfig } from "./config.js";
+import { GenerationCache } from "./memo.js";
+import type { ChainCatalogue } from "./plan.js";
+
+export interface RenderCatalogue extends ChainCatalogue {
+  /**
+   * "-" for a policy that is not programmed, else a short token standing for its selector (the
+   * selector decides the policy groups): the memo signature stays small however long selectors are.
+   */
+  policyToken(id: PolicyID): string;
+  /** Ends the render: selector tokens no endpoint asked for are forgotten. */
+  done(): void;
+}
+
+/**
+ * A policy ID's key, built once per ID object: endpoints keep their ID objects until they change,
+ * and building the key string anew for every policy of every endpoint on each render was most of
+ * the cost of a render that found every endpoint chain unchanged.
+ */
+const keys = new WeakMap<PolicyID, string>();
+export function keyOf(id: PolicyID): string {
+  let key = keys.get(id);
+  if (key === undefined) {
+    key = policyIdKey(id);
+    keys.set(id, key);
+  }
+  return key;
+}
+
+/** Tokens are never reused, so a token always means the same selector. */
+let lastToken = 0;
+const tokens = new GenerationCache<string>();
+
+export function renderCatalogue(
+  state: DesiredPolicyState,
+  cfg: RenderConfig,
+  scope: string,
+): RenderCatalogue {
+  const ids = tokens.begin(cfg, scope);
+  return {
+    hasPolicy: (id) => state.policies.has(keyOf(id)),
+    hasProfile: (name) => state.profiles.has(name),
+    selectorOf: (id) => state.policies.get(keyOf(id))?.policy.selector,
+    policyToken(id) {
+      const entry = state.policies.get(keyOf(id));
+      return entry ? ids.get(entry.policy.selector, () => `${++lastToken}`) : "-";
+    },
+    done: () => ids.done(),
+  };
+}
