@@ -40,8 +40,8 @@ describe("nft diff against what was written", () => {
     const script = planUpdate(next, written);
     expect(script.split("\n").filter(Boolean)).toEqual([
       "flush chain ip t b",
-      'add rule ip t b tcp dport 2 accept comment "cali:b2"',
-      'add rule ip t b tcp dport 2 accept comment "cali:b3"',
+      'add rule ip t b tcp dport 2 accept comment "cali:b2;"',
+      'add rule ip t b tcp dport 2 accept comment "cali:b3;"',
     ]);
     const after = observedFromDesired(next, written);
     expect(after).toBe(written);
