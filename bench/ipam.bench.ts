@@ -60,6 +60,8 @@ interface AllocOptions {
   client?: "grpc" | "http";
   /** Every address handed out, for the duplicate check. */
   collect?: string[];
+  /** Receives this process's CPU time per allocation (ms): the client's cost, etcd's excluded. */
+  cpuPerOp?: number[];
 }
 
 const openKV = (endpoint: string, client: "grpc" | "http"): KVStore =>
@@ -83,14 +85,20 @@ async function allocRate(
         c.autoAssign({ handleId: `warm.${hosts[i]}`, ...count }, opts.fast ? { hints: hints[i] } : {}),
       ),
     );
-    return await rate(hosts.length * inFlightPerHost, async (lane, i) => {
+    let ops = 0;
+    const cpu = process.cpuUsage();
+    const perSecond = await rate(hosts.length * inFlightPerHost, async (lane, i) => {
       const host = lane % hosts.length;
       const r = await clients[host]!.autoAssign(
         { handleId: `bench.${hosts[host]}.${lane}.${i}`, ...count },
         opts.fast ? { hints: hints[host] } : {},
       );
       opts.collect?.push(...r.ipv4.ips, ...r.ipv6.ips);
+      ops++;
     });
+    const used = process.cpuUsage(cpu);
+    opts.cpuPerOp?.push((used.user + used.system) / 1000 / ops);
+    return perSecond;
   } finally {
     await Promise.all(stores.map((s) => s.close()));
   }
@@ -158,16 +166,24 @@ const bench: BenchModule = {
         return names;
       };
       const handedOut: string[] = [];
+      const cpuFast: number[] = [];
+      const cpuGeneral: number[] = [];
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       const ep = etcd.endpoint;
       const r = await interleaved({
         cas1: () => casRate(ep, 1),
         cas8: () => casRate(ep, HOSTS),
         general1: async () => allocRate(ep, await newHosts(1), 1),
-        general8: async () => allocRate(ep, await newHosts(HOSTS), 1),
+        general8: async () => allocRate(ep, await newHosts(HOSTS), 1, { cpuPerOp: cpuGeneral }),
         fast1Grpc: async () => allocRate(ep, await newHosts(1), 1, { fast: true, client: "grpc" }),
         fast1Http: async () => allocRate(ep, await newHosts(1), 1, { fast: true, client: "http" }),
         fast8Grpc: async () =>
-          allocRate(ep, await newHosts(HOSTS), 1, { fast: true, client: "grpc", collect: handedOut }),
+          allocRate(ep, await newHosts(HOSTS), 1, {
+            fast: true,
+            client: "grpc",
+            collect: handedOut,
+            cpuPerOp: cpuFast,
+          }),
         fast8Http: async () =>
           allocRate(ep, await newHosts(HOSTS), 1, { fast: true, client: "http", collect: handedOut }),
       });
@@ -224,6 +240,12 @@ const bench: BenchModule = {
           value: r.fast1Grpc,
           unit: "ops/s",
           baseline: { name: "etcd CAS txn, 1 client", value: r.cas1 },
+        },
+        {
+          name: `client CPU per AutoAssign, ${HOSTS} hosts, fast path, gRPC`,
+          value: mean(cpuFast),
+          unit: "ms",
+          baseline: { name: "general path, gRPC", value: mean(cpuGeneral) },
         },
         {
           name: "etcd requests per AutoAssign, fast path",

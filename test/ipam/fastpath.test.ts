@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Resource } from "../../src/api/meta.js";
 import { EtcdHttpKV } from "../../src/datastore/etcd-http/index.js";
+import { EtcdKV } from "../../src/datastore/index.js";
 import type { KVStore } from "../../src/datastore/kv.js";
 import { MemoryKV } from "../../src/datastore/memory/memory-kv.js";
 import { CalicoResourceStore } from "../../src/datastore/resources/store.js";
@@ -296,7 +297,7 @@ describe("IPAM fast path (MemoryKV)", () => {
 
 describe("IPAM fast path on real etcd: 8 hosts at once", () => {
   let etcd: EtcdServer;
-  const kvs: EtcdHttpKV[] = [];
+  const kvs: KVStore[] = [];
   beforeAll(async () => {
     etcd = await startEtcd();
   });
@@ -304,6 +305,72 @@ describe("IPAM fast path on real etcd: 8 hosts at once", () => {
     await Promise.all(kvs.map((kv) => kv.close()));
     await etcd.stop();
   });
+
+  it("over gRPC, allocations and releases interleaved: one-transaction allocations never collide", async () => {
+    const HOSTS = 8;
+    const PER_LANE = 16;
+    const LANES = 2;
+    const open = () => {
+      const kv = new EtcdKV({ endpoints: [etcd.endpoint] });
+      kvs.push(kv);
+      return new CalicoResourceStore(kv);
+    };
+    const admin = open();
+    await admin.create(res("IPPool", "pool-grpc", { cidr: "10.91.0.0/20", blockSize: 28 }));
+    const hosts = Array.from({ length: HOSTS }, (_, i) => `grpc-host-${i}`);
+    for (const h of hosts) await admin.create(res("Node", h, {}));
+    // Every third allocation is released at once by the same client, so the blocks it keeps in
+    // memory are rewritten by releases as well as allocations, by both lanes.
+    const kept = await Promise.all(
+      hosts.map(async (host) => {
+        const ipam = IPAMClient.fromResourceStore(open(), { defaultHostname: host });
+        const hints = new MemoryHints();
+        const lanes = await Promise.all(
+          Array.from({ length: LANES }, async (_, lane) => {
+            const out = new Map<string, string>();
+            for (let i = 0; i < PER_LANE; i++) {
+              const handle = `grpc.${host}-${lane}-${i}`;
+              const r = await ipam.autoAssign({ handleId: handle, num4: 1 }, { hints });
+              const ip = addr(r.ipv4.ips[0]!);
+              if (i % 3 === 2) {
+                const released = await ipam.releaseHandles([handle], { hints, hostname: host });
+                expect(released.get(handle)).toEqual([ip]);
+              } else {
+                out.set(handle, ip);
+              }
+            }
+            return [...out];
+          }),
+        );
+        return lanes.flat().map(([handle, ip]) => ({ host, handle, ip }));
+      }),
+    );
+    const all = kept.flat();
+    expect(new Set(all.map((a) => a.ip)).size).toBe(all.length);
+    const blocks = (await admin.kv.list("/calico/ipam/v2/assignment/ipv4/block/10.91.")).kvs.map((k) =>
+      decodeBlock(k.value),
+    );
+    for (const b of blocks) expect(validateBlock(b, new Date())).toEqual([]);
+    for (const { host, handle, ip } of all) {
+      const holding = blocks.filter((b) => ordinalsForHandle(b, handle).length > 0);
+      expect(holding).toHaveLength(1);
+      expect(holding[0]!.affinity).toBe(`host:${host}`);
+      const stored = await admin.kv.get(`${HANDLE_PREFIX}${handle}`);
+      expect(Object.values(decodeHandle(stored!.value).block)).toEqual([1]);
+      expect(ip.startsWith("10.91.")).toBe(true);
+    }
+    const live = blocks.reduce((n, b) => n + b.allocations.filter((a) => a !== null).length, 0);
+    // Released addresses may still be cooling down; nothing else is allocated.
+    expect(live).toBeGreaterThanOrEqual(all.length);
+    const handles = (await admin.kv.list(HANDLE_PREFIX)).kvs.filter((k) => k.key.includes("grpc."));
+    expect(handles).toHaveLength(all.length);
+    // Everything left is releasable, by any client of the host.
+    for (const { host, handle, ip } of all) {
+      const ipam = IPAMClient.fromResourceStore(admin, { defaultHostname: host });
+      expect((await ipam.releaseHandles([handle])).get(handle)).toEqual([ip]);
+    }
+    expect((await admin.kv.list(HANDLE_PREFIX)).kvs).toEqual([]);
+  }, 120_000);
 
   it("no duplicates, every address affine to its host and counted by its handle; all releasable", async () => {
     const HOSTS = 8;

@@ -78,6 +78,9 @@ export function buildClientOptions(opts: EtcdKVOptions): IOptions {
       // gRPC's default backoff grows to 2 minutes; a restarted etcd should be picked up promptly.
       "grpc.initial_reconnect_backoff_ms": 100,
       "grpc.max_reconnect_backoff_ms": 2_000,
+      // Channelz (gRPC's introspection service, which nothing here serves) bookkeeps every call:
+      // ~100 µs of CPU per call on a loaded 2-core host, a quarter of the client's cost.
+      "grpc.enable_channelz": 0,
     },
   };
 }
