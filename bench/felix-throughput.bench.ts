@@ -175,6 +175,85 @@ function policyMessages(a: LabWorkload, b: LabWorkload): ToDataplane[] {
 }
 
 /**
+ * The saved nftables ruleset with a counter at the head of every rule, so each counter counts the
+ * packets that reached its rule, matched or not: their sum over the packets forwarded is how many
+ * rules a packet meets, a figure the host's load cannot blur.
+ */
+function withCounters(listing: string): string {
+  let inChain = false;
+  return listing
+    .split("\n")
+    .map((line) => {
+      if (/^\tchain /.test(line)) inChain = true;
+      else if (/^\t}/.test(line)) inChain = false;
+      else if (inChain && /^\t\t\S/.test(line) && !/^\t\t(type|policy) /.test(line))
+        return line.replace(/^\t\t/, "\t\tcounter ");
+      return line;
+    })
+    .join("\n");
+}
+
+/**
+ * The same for iptables, whose counters count matches only: a target-less rule before each rule
+ * counts the packets that reach it.
+ */
+function withCountRules(saved: string): string {
+  let filter = false;
+  const out: string[] = [];
+  for (const line of saved.split("\n")) {
+    if (line.startsWith("*")) filter = line === "*filter";
+    const m = filter ? /^-A (\S+) /.exec(line) : null;
+    if (m && (m[1] === "FORWARD" || m[1]?.startsWith("cali-")))
+      out.push(`-A ${m[1]} -m comment --comment count`);
+    out.push(line);
+  }
+  return out.join("\n");
+}
+
+async function iptablesRulesPerPacket(
+  lab: Lab,
+  a: LabWorkload,
+  b: LabWorkload,
+  saved: string,
+): Promise<number> {
+  await lab.host.execOk(["nft", "flush ruleset"]);
+  await lab.host.execOk(["iptables-nft-restore"], { input: withCountRules(saved) });
+  await iperf(a, b, "udp64");
+  const out = await lab.host.execOk(["iptables-nft-save", "-c", "-t", "filter"]);
+  let met = 0;
+  let forwarded = 0;
+  for (const line of out.stdout.split("\n")) {
+    const m = /^\[(\d+):\d+\] -A (\S+) -m comment --comment count$/.exec(line);
+    if (!m) continue;
+    const packets = Number(m[1]);
+    met += packets;
+    if (m[2] === "FORWARD") forwarded = Math.max(forwarded, packets);
+  }
+  return forwarded === 0 ? Number.NaN : met / forwarded;
+}
+
+interface NftRuleJson {
+  rule?: { chain: string; expr: { counter?: { packets: number } }[] };
+}
+
+/** Rules met per forwarded packet during one 64-byte UDP run through the counted ruleset. */
+async function rulesPerPacket(lab: Lab, a: LabWorkload, b: LabWorkload, saved: string): Promise<number> {
+  await lab.host.execOk(["nft", "flush ruleset"]);
+  await lab.host.execOk(["nft", "-f", "-"], { input: withCounters(saved) });
+  await iperf(a, b, "udp64");
+  const out = await lab.host.execOk(["nft", "-j", "list", "table", "ip", "calico"]);
+  const items = (JSON.parse(out.stdout) as { nftables: NftRuleJson[] }).nftables;
+  let met = 0;
+  let forwarded = 0;
+  for (const { rule } of items) {
+    const packets = rule?.expr[0]?.counter?.packets ?? 0;
+    met += packets;
+    if (rule?.chain === "filter-FORWARD") forwarded = Math.max(forwarded, packets);
+  }
+  return forwarded === 0 ? Number.NaN : met / forwarded;
+}
+
+/**
  * The three paths are measured in turns, each round in another order, so a change in the host's
  * load falls on all three alike; each figure is the median of its runs.
  */
@@ -238,12 +317,31 @@ async function measure(label: string, backend: PolicyBackend): Promise<Figure[]>
             : "≥ 90% of no rules"
           : "rules' own share ≈ 100% of conntrack only",
     });
-    const figures = [
+    const figures: Figure[] = [];
+    figures.push(
+      iptables
+        ? {
+            name: `${label}: rules a packet meets on the policy path (64-byte UDP run)`,
+            value: await iptablesRulesPerPacket(lab, a, b, saved),
+            unit: "rules/packet",
+            baseline: {
+              name: "same ruleset, linear dispatch",
+              value: await iptablesRulesPerPacket(lab, a, b, linear),
+            },
+          }
+        : {
+            name: `${label}: rules a packet meets on the policy path (64-byte UDP run)`,
+            value: await rulesPerPacket(lab, a, b, saved),
+            unit: "rules/packet",
+            baseline: { name: "conntrack only", value: 1 },
+          },
+    );
+    figures.push(
       figure("tcp", "plain"),
       figure("tcp", "tracked"),
       figure("udp64", "plain"),
       figure("udp64", "tracked"),
-    ];
+    );
     if (iptables)
       for (const load of ["tcp", "udp64"] as const)
         figures.push({

@@ -379,7 +379,9 @@ export function dispatchTree(
       const buckets = new Map<string, string[]>();
       for (const n of names) {
         const key = n.slice(0, at + 1);
-        buckets.set(key, [...(buckets.get(key) ?? []), n]);
+        const list = buckets.get(key);
+        if (list) list.push(n);
+        else buckets.set(key, [n]);
       }
       for (const [key, list] of buckets) {
         const only = list.length === 1 ? list[0] : undefined;
