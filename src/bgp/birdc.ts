@@ -1,5 +1,5 @@
 /**
- * BIRD's control socket, spoken directly (reference §14.1): a command is one line; each reply
+ * BIRD's control socket, spoken directly: a command is one line; each reply
  * line starts with a 4-digit code, `-` after it meaning more lines follow and a leading space
  * continuing the previous code; the reply ends with a line whose code is followed by a space.
  * Codes 8xxx/9xxx are errors.

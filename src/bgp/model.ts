@@ -1,5 +1,5 @@
 /**
- * What the BIRD configuration of one node is computed from (reference node-and-bgp §9): every
+ * What the BIRD configuration of one node is computed from: every
  * Node, BGPPeer and IP pool, the BGPConfigurations `default` and `node.<name>`, and this node's
  * confirmed block affinities. Plain data so rendering stays pure and testable.
  */

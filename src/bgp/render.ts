@@ -1,5 +1,5 @@
 /**
- * One node's BIRD 2 configuration (reference §12, with the §15 translation from Calico's BIRD 1
+ * One node's BIRD 2 configuration (translated from Calico's BIRD 1
  * files): both families in one file, functions suffixed per family, filters in channel blocks,
  * the listen port per session. What it does is Calico's: export this node's blocks as aggregates
  * (and borrowed addresses inside pools), never other more-specifics of its own blocks nor

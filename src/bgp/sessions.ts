@@ -1,5 +1,5 @@
 /**
- * The BGP sessions of one node, per address family (reference §11): the node-to-node mesh,
+ * The BGP sessions of one node, per address family: the node-to-node mesh,
  * explicit BGPPeers (global, `node`, `nodeSelector`, `peerIP`, `peerSelector`), the reverse
  * peerings that make one BGPPeer enough for a symmetric topology, and route-reflector roles.
  */

@@ -1,5 +1,5 @@
 /**
- * IP autodetection (reference node-and-bgp §3), split into the pure choice — given the host's
+ * IP autodetection, split into the pure choice — given the host's
  * interfaces as `ip -j addr` reports them — and the one kernel question `can-reach` needs. No
  * traffic is ever sent.
  */

@@ -1,5 +1,5 @@
 /**
- * calico-node's start-up (reference node-and-bgp §1–§7): choose the node name, detect or take
+ * calico-node's start-up: choose the node name, detect or take
  * its addresses, write the Node resource (refusing an address another node already uses),
  * create the default IP pools when none of a family exists, and the default ClusterInformation,
  * tiers, FelixConfigurations and BGPConfiguration. Runs to completion or fails with a message

@@ -1,5 +1,5 @@
 /**
- * The node's tunnel addresses (reference node-and-bgp §8): for every encapsulation some pool
+ * The node's tunnel addresses: for every encapsulation some pool
  * enables for this node, one address from IPAM under the node's own handle, written onto the
  * Node; released and cleared when no pool needs it any more. Runs at start-up and again whenever
  * the pools change. Felix only reads these addresses; it never chooses them.

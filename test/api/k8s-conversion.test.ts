@@ -20,7 +20,7 @@ const rulesOf = (spec: Record<string, unknown>, dir: "ingress" | "egress" = "ing
   (convertKubernetesNetworkPolicy(k8s(spec)).spec as Record<string, unknown>)[dir];
 
 describe("convertKubernetesNetworkPolicy", () => {
-  it("converts the reference's worked example exactly", () => {
+  it("converts a worked example (policy types, ports, selectors) exactly", () => {
     const policy = convertKubernetesNetworkPolicy(
       k8s({
         podSelector: { matchLabels: { app: "web" } },

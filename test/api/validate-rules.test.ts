@@ -8,7 +8,7 @@ function gnp(spec: Record<string, unknown>): ValidationError[] {
 }
 const ingress = (...rules: Record<string, unknown>[]) => summary(gnp({ ingress: rules }));
 
-describe("validate: rules (selectors-and-policy §2.2)", () => {
+describe("validate: rules", () => {
   it("requires a port-carrying protocol for numeric ports but not for named ports", () => {
     expect(ingress({ action: "Allow", destination: { ports: ["http", "https"] } })).toEqual([]);
     expect(ingress({ action: "Allow", destination: { ports: [80] }, source: { notPorts: ["1:2"] } })).toEqual(

@@ -36,7 +36,7 @@ async function putClusterInformation(spec: Record<string, unknown>): Promise<voi
   );
 }
 
-describe("tables (§4.7)", () => {
+describe("tables", () => {
   it("prints the IPPool default and wide tables byte for byte", async () => {
     await create(POOL1);
     const ps = await env.run(["get", "ippool"]);
@@ -196,7 +196,7 @@ describe("yaml, json and name output", () => {
   });
 });
 
-describe("patch and label (§4.5)", () => {
+describe("patch and label", () => {
   it("patches a resource, merging labels into the existing ones", async () => {
     await create(pool("p", "10.0.0.0/16").replace("  name: p", "  name: p\n  labels:\n    a: one"));
     const res = await env.run([
@@ -274,7 +274,7 @@ describe("patch and label (§4.5)", () => {
   });
 });
 
-describe("version and the version-mismatch guard (§4.1, §4.8)", () => {
+describe("version and the version-mismatch guard", () => {
   it("prints the client version alone with --client, without a datastore", async () => {
     const res = await runCalicoctl(["version", "--client"], {
       env: { ETCD_ENDPOINTS: "http://127.0.0.1:1" },

@@ -30,7 +30,7 @@ async function file(name: string, text: string, under = dir): Promise<string> {
 const policy = (name: string, ns = "", spec = "  selector: app == 'web'") =>
   doc("NetworkPolicy", `  name: ${name}${ns ? `\n  namespace: ${ns}` : ""}`, spec);
 
-describe("start of day (api §19)", () => {
+describe("start of day", () => {
   it("creates the tiers and ClusterInformation before a NetworkPolicy in an empty etcd", async () => {
     const res = await env.run(["create", "-f", "-"], { input: policy("allow-web", "prod") });
     expect(res).toMatchObject({ code: 0, stdout: "Successfully created 1 'NetworkPolicy' resource(s)\n" });
@@ -88,7 +88,7 @@ describe("start of day (api §19)", () => {
   });
 });
 
-describe("result messages (§4.6)", () => {
+describe("result messages", () => {
   it("counts a mixed-kind file without naming a kind", async () => {
     const res = await env.run(["create", "-f", "-"], {
       input: `${pool("a", "10.1.0.0/16")}---\n${policy("p", "ns1")}`,
@@ -288,7 +288,7 @@ describe("refused names and kinds", () => {
   });
 });
 
-describe("inputs (§4.3)", () => {
+describe("inputs", () => {
   it("reads multi-document YAML, JSON, sequences and Lists from files, directories and stdin", async () => {
     const inputs = await mkdtemp(join(dir, "inputs-"));
     await file(
@@ -366,7 +366,7 @@ describe("inputs (§4.3)", () => {
   });
 });
 
-describe("namespaces (§4.4)", () => {
+describe("namespaces", () => {
   it("fills the namespace from -n, defaults to 'default', and refuses a mismatch", async () => {
     expect((await env.run(["create", "-n", "ns1", "-f", "-"], { input: policy("a") })).code).toBe(0);
     expect(await env.stored("networkpolicies/ns1/a")).toBeDefined();

@@ -1,4 +1,4 @@
-/** The result messages of §4.6, from the engine's counts. */
+/** calicoctl's result messages, from the engine's counts. */
 import { describe, expect, it } from "vitest";
 import type { CommandResults } from "../../src/calicoctl/execute.js";
 import { reportCreateLike, reportDelete, reportReplace } from "../../src/calicoctl/report.js";

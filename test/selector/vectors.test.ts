@@ -16,7 +16,7 @@ function parseError(text: string): SelectorParseError {
   return err;
 }
 
-describe("canonical form (reference §1.7)", () => {
+describe("canonical form", () => {
   const vectors: Array<[string, string]> = [
     ["", "all()"],
     ["a == 'b'", 'a == "b"'],
@@ -79,7 +79,7 @@ describe("canonical form (reference §1.7)", () => {
   });
 });
 
-describe("parse errors (reference §1.3, §1.7)", () => {
+describe("parse errors", () => {
   const vectors: Array<[string, string, number]> = [
     ["all ( )", "expected == or != not: TokLParen()", 4],
     ["has (a)", "expected == or != not: TokLParen()", 4],
@@ -124,7 +124,7 @@ describe("parse errors (reference §1.3, §1.7)", () => {
   });
 });
 
-describe("tokenizer edge cases (reference §1.2)", () => {
+describe("tokenizer edge cases", () => {
   it("accepts only space and tab as whitespace", () => {
     expect(isValidSelector(" \ta == 'b'\t ")).toBe(true);
     for (const ws of ["\n", "\r", "\v", "\f", "\u00a0"]) {
@@ -194,7 +194,7 @@ describe("tokenizer edge cases (reference §1.2)", () => {
   });
 });
 
-describe("evaluation (reference §1.4)", () => {
+describe("evaluation", () => {
   const vectors: Array<[string, Record<string, string>, boolean]> = [
     ["a != 'b'", {}, true],
     ["a != 'b'", { a: "b" }, false],

@@ -1,4 +1,4 @@
-/** Rule and entity-rule combination checks (selectors-and-policy §2.2) plus policy-direction rules. */
+/** Rule and entity-rule combination checks plus policy-direction rules. */
 import { isStrictlyMasked, parseCIDR } from "../../lib/net.js";
 import { type PlainObject, textOf } from "../plain.js";
 import {

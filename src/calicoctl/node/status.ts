@@ -1,5 +1,5 @@
 /**
- * `calicoctl node status` (reference node-and-bgp §14.2): whether Calico runs on this host, then
+ * `calicoctl node status`: whether Calico runs on this host, then
  * the BGP sessions BIRD reports, per address family, in Calico's table. BIRD 2 serves both
  * families from one daemon, so one control socket answers for IPv4 and IPv6.
  */

@@ -3,7 +3,7 @@
  * this host's `node.<hostname>` (plus tunnel addresses from its Node), and selector-scoped ones
  * matching this host's Node labels (oldest wins, then name) — and merges it under the local
  * sources: environment over config file over per-host over selector-scoped over global
- * (reference felix-config §1.1). Emits nothing before the first in-sync; then the effective
+ *. Emits nothing before the first in-sync; then the effective
  * config whenever it changes. A ClusterInformation saying the datastore is not ready is
  * reported once per transition.
  */

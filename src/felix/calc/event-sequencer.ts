@@ -1,7 +1,6 @@
 /**
  * Buffers the graph's output between flushes, keeping at most one pending item per object (so
- * memory is bounded by the datastore, not by churn), and flushes in dependency order (reference
- * §5.3): config; then IP sets → IP-set deltas → policies → profiles → endpoints; then removals
+ * memory is bounded by the datastore, not by churn), and flushes in dependency order: config; then IP sets → IP-set deltas → policies → profiles → endpoints; then removals
  * in reverse; then routes (removes, VTEP removes, VTEP adds, route adds); then pools, hosts and
  * encapsulation. A referenced object is thus never delivered after, nor removed before, what
  * refers to it.

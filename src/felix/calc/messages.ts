@@ -22,7 +22,7 @@ export type IPSetType = "ip" | "ip,port" | "net";
  */
 export interface IPSetUpdate {
   type: "IPSetUpdate";
-  /** Deterministic: `s:<hash>` selector sets, `n:<hash>` named-port sets (reference §3.4). */
+  /** Deterministic: `s:<hash>` selector sets, `n:<hash>` named-port sets. */
   id: string;
   setType: IPSetType;
   members: string[];

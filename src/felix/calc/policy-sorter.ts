@@ -1,5 +1,5 @@
 /**
- * Evaluation order (reference selectors-and-policy §3.1): tiers that exist before tiers that
+ * Evaluation order: tiers that exist before tiers that
  * don't; then ascending order (missing = last); then name. Policies within a tier: ascending
  * order (missing = last), ties by `<name>/<namespace>/<kind>` byte-wise.
  */

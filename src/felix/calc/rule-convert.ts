@@ -1,5 +1,5 @@
 /**
- * Model rule → dataplane rule: selectors and named ports become IP-set IDs (reference §3.3),
+ * Model rule → dataplane rule: selectors and named ports become IP-set IDs,
  * numeric ports become ranges, protocols are normalised, and each rule gets a stable ID.
  */
 import { createHash } from "node:crypto";

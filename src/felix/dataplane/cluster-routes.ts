@@ -1,5 +1,5 @@
 /**
- * Routes for IPAM blocks (reference §13.3): a blackhole for each block affine to this host, so
+ * Routes for IPAM blocks: a blackhole for each block affine to this host, so
  * traffic to its unallocated addresses is dropped rather than sent back out, and — for the pool
  * types Felix owns — a route to each remote block via the node that holds it. Which pool types
  * Felix owns follows `ProgramClusterRoutes`; BIRD programs the rest. Felix's routes carry protocol

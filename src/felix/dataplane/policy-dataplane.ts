@@ -171,8 +171,7 @@ export class PolicyDataplane {
   }
 
   /**
-   * Every address of every local workload whose interface exists, routed to it (reference
-   * §13.1); an endpoint whose interface is still missing gets its route when the interface appears.
+   * Every address of every local workload whose interface exists, routed to it; an endpoint whose interface is still missing gets its route when the interface appears.
    */
   private workloadRoutes(links: ReadonlyMap<string, Link>): WorkloadRoute[] {
     const out: WorkloadRoute[] = [];

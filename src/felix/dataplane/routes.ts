@@ -32,7 +32,7 @@ interface KernelRoute {
 const PROTOCOL_NAMES: Record<string, string> = { "3": "boot", "4": "static", "80": "80" };
 
 /**
- * Routes to local workloads in the main table (reference §13.1): `<ip>/32 dev <iface> scope link
+ * Routes to local workloads in the main table: `<ip>/32 dev <iface> scope link
  * proto boot`. A route on a workload interface is ours unless the kernel made it (connected and
  * IPv6 link-local routes), so the first apply adopts what CNI or an earlier run created and
  * removes what is no longer wanted. Changes go through one `ip -batch` per family.

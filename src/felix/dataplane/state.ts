@@ -111,7 +111,7 @@ export class DesiredPolicyState {
 
   /**
    * Local workloads by interface: when two endpoints claim one interface the smaller id wins
-   * (reference §8.1) and the other is ignored until the winner goes.
+   * and the other is ignored until the winner goes.
    */
   workloadsByInterface(): Map<string, WorkloadEndpoint> {
     const out = new Map<string, WorkloadEndpoint>();

@@ -45,7 +45,7 @@ describe("CalcGraph start of day", () => {
   });
 });
 
-describe("worked example (reference §4)", () => {
+describe("worked example", () => {
   it("turns a namespaced rule into a selector set, numeric ports and a named-port set", () => {
     const { graph, dp, flush } = started();
     graph.onStatus("InSync");

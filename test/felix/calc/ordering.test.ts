@@ -16,7 +16,7 @@ function tiersOf(updates: Parameters<CalcGraph["onUpdates"]>[0]): TierInfo[] {
 const summary = (tiers: TierInfo[]) =>
   tiers.map((t) => `${t.name}(${t.defaultAction}):${t.ingressPolicies.map((p) => p.name).join(",")}`);
 
-describe("policy ordering (reference §3.1)", () => {
+describe("policy ordering", () => {
   it("orders tiers by order then name; missing tiers last with deny", () => {
     const tiers = tiersOf([
       tier("default", 1_000_000),

@@ -14,7 +14,7 @@ function convert(rule: V3Rule, ns = "") {
 const sid = (s: string) => parseSelector(s).uniqueId();
 const ALL = parseSelector("all()");
 
-describe("rule scanning (reference §3.3)", () => {
+describe("rule scanning", () => {
   it("maps a rule's protocol to the named-port protocol", () => {
     const cases: [string | number | undefined, string][] = [
       [undefined, "any"],

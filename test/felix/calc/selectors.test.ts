@@ -10,7 +10,7 @@ import {
   networkPolicySelector,
 } from "../../../src/felix/calc/model/selectors.js";
 
-describe("policy selector rewriting (reference §2.3)", () => {
+describe("policy selector rewriting", () => {
   it("scopes a NetworkPolicy to its namespace", () => {
     expect(networkPolicySelector("default", "app == 'web'")).toBe(
       "(app == 'web') && projectcalico.org/namespace == 'default'",

@@ -1,5 +1,5 @@
 /**
- * The syncer's selector rewriting (reference selectors-and-policy §2.3). The strings produced
+ * The syncer's selector rewriting. The strings produced
  * here are exactly the ones Calico's update processors produce; they are what namespaced policy
  * means, and (once canonicalised) they name the IP sets.
  */

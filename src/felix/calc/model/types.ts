@@ -16,7 +16,7 @@ export interface ModelIcmp {
 export interface ModelEntity {
   nets: string[];
   notNets: string[];
-  /** Namespace/service-account/endpoint selector combined per the reference §2.3. */
+  /** Namespace/service-account/endpoint selector combined into one, as Calico's syncer does. */
   selector: string;
   /** Passed through unchanged (not namespace-scoped). */
   notSelector: string;

@@ -83,7 +83,7 @@ export type ModelUpdate = {
 
 type Converted = { [T in ModelType]: { type: T; key: string; value: ModelValues[T] } }[ModelType];
 
-/** Kinds Felix ignores on purpose: staged policies never enforce (reference §3.8). */
+/** Kinds Felix ignores on purpose: staged policies never enforce. */
 const IGNORED_KINDS = new Set([
   "StagedNetworkPolicy",
   "StagedGlobalNetworkPolicy",

@@ -1,5 +1,5 @@
 /**
- * Kernel settings Felix owns (reference §13.6): forwarding globally, and on each workload
+ * Kernel settings Felix owns: forwarding globally, and on each workload
  * interface once it is up — proxy ARP answering for the 169.254.1.1 gateway, forwarding, no
  * router advertisements, proxy NDP for IPv6. An interface is configured once per ifindex, so a
  * recreated interface (same name, new index) is configured again; failures retry on the next apply.

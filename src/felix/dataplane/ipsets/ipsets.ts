@@ -1,5 +1,5 @@
 /**
- * IP sets for the iptables mode (reference §10): one kernel set per calc-graph set and family,
+ * IP sets for the iptables mode: one kernel set per calc-graph set and family,
  * named `cali40<id>` / `cali60<id>` (31 characters at most). The driver reads `ipset save`,
  * creates missing sets and adds/removes only the members that differ, in one `ipset restore`;
  * sets it owns that are no longer wanted are destroyed after the rules stop referring to them.

@@ -1,5 +1,5 @@
 /**
- * Reconciles the filter table's `cali-` chains and the jumps into them (reference §11). Rules are
+ * Reconciles the filter table's `cali-` chains and the jumps into them. Rules are
  * compared by their `cali:<hash>` comments only, never by re-parsing iptables' rule syntax; a
  * chain whose hashes differ is rewritten whole. Everything goes through one
  * `iptables-restore --noflush` per family, so the change is atomic and foreign rules are untouched;

@@ -1,5 +1,5 @@
 /**
- * A rule's match criteria in iptables syntax, per family (reference §7.2). Lists that iptables
+ * A rule's match criteria in iptables syntax, per family. Lists that iptables
  * cannot OR within one rule (several CIDRs, numeric ports beside named-port sets, more than 15
  * ports) become several rules, the union of which is the rule's match; negated lists become
  * several negated matches, all of which must hold.

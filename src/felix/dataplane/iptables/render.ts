@@ -1,5 +1,5 @@
 /**
- * Felix's iptables filter-table layout for workload policy (reference §4–§8), rendered from the
+ * Felix's iptables filter-table layout for workload policy, rendered from the
  * same desired state as the nftables mode: kernel chains jump to `cali-INPUT`/`cali-FORWARD`/
  * `cali-OUTPUT`; workload traffic is dispatched by interface to `cali-tw-*`/`cali-fw-*`, which walk
  * tiers (`cali-pi-*`/`cali-po-*`) and profiles (`cali-pri-*`/`cali-pro-*`) using mark bits as
@@ -93,7 +93,7 @@ export function poolSetId(which: "masq" | "all"): string {
   return `${which}-ipam-pools`;
 }
 
-/** NAT outgoing (reference §5.2): from a masquerading pool to outside every pool. */
+/** NAT outgoing: from a masquerading pool to outside every pool. */
 export function renderNatChains(family: Family, cfg: RenderConfig): IptChain[] {
   const action = cfg.natOutgoingAddress
     ? `-j SNAT --to-source ${cfg.natOutgoingAddress}`
@@ -141,7 +141,7 @@ function ifaceWildcards(cfg: RenderConfig, flag: "-i" | "-o", target: string): s
 const ICMPV6_TO_HOST = [130, 131, 132, 133, 135, 136];
 
 /** With host endpoints (`hosts`) INPUT, OUTPUT and FORWARD also dispatch to their chains. */
-/** VXLAN to this host only from the cluster's hosts (reference §5.1, §13.5). */
+/** VXLAN to this host only from the cluster's hosts. */
 function vxlanInputRules(family: Family, cfg: RenderConfig): string[] {
   const udp = `-p udp -m udp --dport ${cfg.vxlanPort}`;
   return [
@@ -354,7 +354,7 @@ function memoEndpointChain(
 const groupChains = new GenerationCache<IptChain>();
 
 /**
- * Calico's shallow prefix tree for workload dispatch (reference §8.1): below the names' common
+ * Calico's shallow prefix tree for workload dispatch: below the names' common
  * prefix, names are bucketed by their next character; a bucket of one is a rule in the root chain,
  * a bigger bucket gets its own chain `<root>-<char>` listing its names. A packet then meets at
  * most one rule per bucket at the root and one per name in its bucket, instead of one per

@@ -3,7 +3,7 @@ import type { NftRule } from "./model.js";
 
 /**
  * Calico's rule identity: a hash chained from the chain name through every rule so far, so a
- * rule's id changes when it or anything before it changes (reference §2.2).
+ * rule's id changes when it or anything before it changes.
  */
 export function hashRules(chain: string, rules: readonly { body: string; note?: string }[]): NftRule[] {
   // Most chains are unchanged between two renders; remembering their hashes saves re-hashing

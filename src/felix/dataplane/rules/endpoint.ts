@@ -10,7 +10,7 @@ import { nftNflog, type RuleBody } from "./policy.js";
 export type { ChainCatalogue } from "./plan.js";
 
 /**
- * `cali-tw-<iface>` (inbound) or `cali-fw-<iface>` (outbound), in Calico's order (reference §6):
+ * `cali-tw-<iface>` (inbound) or `cali-fw-<iface>` (outbound), in Calico's order:
  * conntrack fast path, clear verdict bits, tiers in order (Pass skips the rest of a tier, a tier
  * that applied and decided nothing drops unless its default is Pass), profiles, then drop.
  */

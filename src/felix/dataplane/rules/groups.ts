@@ -1,5 +1,5 @@
 /**
- * Calico's policy groups (reference §7.3). Consecutive policies of a tier with the same selector
+ * Calico's policy groups. Consecutive policies of a tier with the same selector
  * apply to exactly the same endpoints, so their jumps move out of every endpoint chain into one
  * chain the endpoints share (`cali-gi-<id>` inbound, `cali-go-<id>` outbound). An endpoint chain
  * then has two rules per group instead of two per policy, and a hundred endpoints with the same

@@ -1,5 +1,5 @@
 /**
- * Host endpoint policy (reference §5, §8, §9), written once for both rule syntaxes: which host
+ * Host endpoint policy, written once for both rule syntaxes: which host
  * endpoint owns which interface, and the chains of the raw, mangle and filter tables that police
  * traffic to, from and through the host. A `Dialect` supplies the nftables or iptables spelling of
  * each match and action; the chain layout and rule order are Calico's and live only here.
@@ -141,7 +141,7 @@ interface EndpointChainSpec {
 }
 
 /**
- * One host endpoint chain in Calico's order (reference §6, §9.2): conntrack fast path (tracked
+ * One host endpoint chain in Calico's order: conntrack fast path (tracked
  * kinds), failsafe jump (not for forwarded traffic), clear verdict bits, tiers (untracked allows
  * are NOTRACKed; normal and forward tiers drop at their end unless their default is Pass), then
  * profiles and a final drop for normal chains; forwarded traffic no policy covers is allowed.
@@ -385,7 +385,7 @@ export function renderHostEndpointChains(
   return out;
 }
 
-/** The filter rules that hand host traffic to the host endpoint dispatch chains (reference §5.1). */
+/** The filter rules that hand host traffic to the host endpoint dispatch chains. */
 export function filterHostRules(
   cfg: RenderConfig,
   d: Dialect,

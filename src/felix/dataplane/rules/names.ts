@@ -30,7 +30,7 @@ export const chainNames = {
 
 export const NAT = "nat-";
 
-/** NAT outgoing (reference §5.2): hooked at postrouting, keyed by Calico's pool IP-set names. */
+/** NAT outgoing: hooked at postrouting, keyed by Calico's pool IP-set names. */
 export const natNames = {
   postrouting: `${NAT}POSTROUTING`,
   natOutgoing: `${NAT}cali-nat-outgoing`,

@@ -1,6 +1,6 @@
 /**
  * NFLOG prefixes that name the rule deciding a packet, in Calico's encoding, so a flow log reader
- * can say which policy and rule allowed or denied a flow (reference §7.1, flow logs):
+ * can say which policy and rule allowed or denied a flow:
  *
  *   `AODIII|ID`  action (A)llow/(D)eny/(P)ass, owner (P)olicy/p(R)ofile, direction (I)ngress/
  *                (E)gress, rule index; ID `np/<ns>/<name>`, `gnp/<name>` or the profile name

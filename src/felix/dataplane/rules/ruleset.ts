@@ -115,7 +115,7 @@ function staticChains(family: Family, cfg: RenderConfig, hosts = false, vxlan = 
   ];
 }
 
-/** VXLAN to this host only from the cluster's hosts (reference §5.1, §13.5). */
+/** VXLAN to this host only from the cluster's hosts. */
 function vxlanInputRules(family: Family, cfg: RenderConfig): RuleBody[] {
   const udp = `udp dport ${cfg.vxlanPort}`;
   return [
@@ -212,7 +212,7 @@ function natChains(family: Family, cfg: RenderConfig): NftChain[] {
 }
 
 /**
- * The whole desired `table ip|ip6 <name>` for one family: Felix's nftables layout (reference §12)
+ * The whole desired `table ip|ip6 <name>` for one family: Felix's nftables layout
  * restricted to workload policy: IP sets, base chains hooking input/forward/output, workload
  * dispatch through verdict maps, per-endpoint chains, and policy and profile chains.
  */
@@ -286,7 +286,7 @@ export function renderPolicyTable(
   for (const c of tablePolicyChains(state, family, cfg, "raw", hep)) add(c);
   for (const c of tablePolicyChains(state, family, cfg, "mangle", hep)) add(c);
 
-  // Only chains some endpoint can reach are programmed (reference §7.4), unless the policy
+  // Only chains some endpoint can reach are programmed, unless the policy
   // asks to be present everywhere.
   for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wanted.policies.has(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;

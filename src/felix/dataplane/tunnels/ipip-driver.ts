@@ -1,5 +1,5 @@
 /**
- * The IPIP device (reference §13.4). `tunl0` is the kernel ipip module's fallback device: asking
+ * The IPIP device. `tunl0` is the kernel ipip module's fallback device: asking
  * for it loads the module where it is built; on a kernel without ipip it cannot exist, which is
  * reported (and IPIP routes are then left out) rather than failing the rest of the dataplane.
  */

@@ -1,5 +1,5 @@
 /**
- * What the overlay should look like on this host (reference felix-dataplane §13.3–§13.5, §13.8),
+ * What the overlay should look like on this host,
  * decided from the calc graph's facts without touching the kernel: the VXLAN device and its
  * per-VTEP neighbour and FDB entries, the IPIP device, every cluster route (blackholes for this
  * host's blocks, remote blocks plainly routed, through `vxlan.calico` or through `tunl0`), and

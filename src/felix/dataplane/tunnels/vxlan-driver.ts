@@ -1,5 +1,5 @@
 /**
- * The VXLAN device and its static forwarding state (reference §13.5), declaratively: the device
+ * The VXLAN device and its static forwarding state, declaratively: the device
  * is (re)created when its VNI, port, local address or parent differ, its MTU, MAC and address
  * are corrected in place, and the permanent ARP and FDB entries on it are made to equal one per
  * remote VTEP — entries of nodes that left are removed, what an earlier run made is adopted.
