@@ -387,21 +387,17 @@ async function deleteK8sEndpoint(ctx: Ctx): Promise<void> {
  */
 async function del(ctx: Ctx): Promise<void> {
   const hasIpam = ctx.conf.ipam.type !== "";
-  const unplumbed = removeWorkloadInterface(ctx.env.netns, ctx.env.ifname).then(
-    () => undefined,
-    (err: unknown) => ({ err }),
-  );
-  const afterUnplumb = async () => {
-    const failed = await unplumbed;
-    if (failed) throw failed.err;
+  const unplumbed = removeWorkloadInterface(ctx.env.netns, ctx.env.ifname);
+  // Observed below once the step before it is done; never an unhandled rejection meanwhile.
+  unplumbed.catch(() => {});
+  /** Waits for both; `step`'s error is the one reported when both fail, as when run in turn. */
+  const alongsideUnplumb = async (step: Promise<void>) => {
+    const [s, u] = await Promise.allSettled([step, unplumbed]);
+    if (s.status === "rejected") throw s.reason;
+    if (u.status === "rejected") throw u.reason;
   };
   if (ctx.id.orchestrator === "k8s") {
-    try {
-      await deleteK8sEndpoint(ctx);
-    } finally {
-      await unplumbed;
-    }
-    await afterUnplumb();
+    await alongsideUnplumb(deleteK8sEndpoint(ctx));
     if (hasIpam) await ipam(ctx, "DEL");
     return;
   }
@@ -413,12 +409,7 @@ async function del(ctx: Ctx): Promise<void> {
       ipamError = err;
     }
   }
-  try {
-    await deleteEndpoint(ctx);
-  } finally {
-    await unplumbed;
-  }
-  await afterUnplumb();
+  await alongsideUnplumb(deleteEndpoint(ctx));
   if (ipamError) throw ipamError;
 }
 
