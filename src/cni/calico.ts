@@ -381,23 +381,21 @@ async function deleteK8sEndpoint(ctx: Ctx): Promise<void> {
 }
 
 /**
- * The interface goes in parallel with the datastore work (it needs nothing from it), so the
- * `nsenter` runs while the plugin waits on etcd; errors are reported in the order the steps had
- * when they ran one after another (endpoint, interface, IPAM).
+ * The interface goes in parallel with an endpoint step (it needs nothing from the datastore), so
+ * the `nsenter` runs while the plugin waits on etcd; never beside IPAM, whose lock is taken by the
+ * same command shell and would only queue behind it. When both fail, the endpoint step's error
+ * is the one reported, as when they ran one after the other.
  */
 async function del(ctx: Ctx): Promise<void> {
   const hasIpam = ctx.conf.ipam.type !== "";
-  const unplumbed = removeWorkloadInterface(ctx.env.netns, ctx.env.ifname);
-  // Observed below once the step before it is done; never an unhandled rejection meanwhile.
-  unplumbed.catch(() => {});
-  /** Waits for both; `step`'s error is the one reported when both fail, as when run in turn. */
-  const alongsideUnplumb = async (step: Promise<void>) => {
-    const [s, u] = await Promise.allSettled([step, unplumbed]);
+  const alongsideUnplumb = async (step: () => Promise<void>) => {
+    const unplumbed = removeWorkloadInterface(ctx.env.netns, ctx.env.ifname);
+    const [s, u] = await Promise.allSettled([step(), unplumbed]);
     if (s.status === "rejected") throw s.reason;
     if (u.status === "rejected") throw u.reason;
   };
   if (ctx.id.orchestrator === "k8s") {
-    await alongsideUnplumb(deleteK8sEndpoint(ctx));
+    await alongsideUnplumb(() => deleteK8sEndpoint(ctx));
     if (hasIpam) await ipam(ctx, "DEL");
     return;
   }
@@ -409,7 +407,7 @@ async function del(ctx: Ctx): Promise<void> {
       ipamError = err;
     }
   }
-  await alongsideUnplumb(deleteEndpoint(ctx));
+  await alongsideUnplumb(() => deleteEndpoint(ctx));
   if (ipamError) throw ipamError;
 }
 
