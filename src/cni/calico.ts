@@ -381,27 +381,21 @@ async function deleteK8sEndpoint(ctx: Ctx): Promise<void> {
 }
 
 /**
- * The interface goes in parallel with the datastore work (it needs nothing from it), so the
- * `nsenter` runs while the plugin waits on etcd; errors are reported in the order the steps had
- * when they ran one after another (endpoint, interface, IPAM).
+ * The interface goes in parallel with an endpoint step (it needs nothing from the datastore), so
+ * the `nsenter` runs while the plugin waits on etcd; never beside IPAM, whose lock is taken by the
+ * same command shell and would only queue behind it. When both fail, the endpoint step's error
+ * is the one reported, as when they ran one after the other.
  */
 async function del(ctx: Ctx): Promise<void> {
   const hasIpam = ctx.conf.ipam.type !== "";
-  const unplumbed = removeWorkloadInterface(ctx.env.netns, ctx.env.ifname).then(
-    () => undefined,
-    (err: unknown) => ({ err }),
-  );
-  const afterUnplumb = async () => {
-    const failed = await unplumbed;
-    if (failed) throw failed.err;
+  const alongsideUnplumb = async (step: () => Promise<void>) => {
+    const unplumbed = removeWorkloadInterface(ctx.env.netns, ctx.env.ifname);
+    const [s, u] = await Promise.allSettled([step(), unplumbed]);
+    if (s.status === "rejected") throw s.reason;
+    if (u.status === "rejected") throw u.reason;
   };
   if (ctx.id.orchestrator === "k8s") {
-    try {
-      await deleteK8sEndpoint(ctx);
-    } finally {
-      await unplumbed;
-    }
-    await afterUnplumb();
+    await alongsideUnplumb(() => deleteK8sEndpoint(ctx));
     if (hasIpam) await ipam(ctx, "DEL");
     return;
   }
@@ -413,12 +407,7 @@ async function del(ctx: Ctx): Promise<void> {
       ipamError = err;
     }
   }
-  try {
-    await deleteEndpoint(ctx);
-  } finally {
-    await unplumbed;
-  }
-  await afterUnplumb();
+  await alongsideUnplumb(() => deleteEndpoint(ctx));
   if (ipamError) throw ipamError;
 }
 

@@ -62,8 +62,10 @@ export async function main(plugin: PluginName, argv = process.argv.slice(2)): Pr
     const parsed = parseCommand(process.env.CNI_COMMAND);
     command = parsed;
     if (parsed === "VERSION") return finish(`${JSON.stringify(versionInfo(), null, 4)}\n`, 0);
-    // Verbs that run commands get their shell now, while this process is small and cheap to fork.
-    if (parsed === "ADD" || parsed === "DEL" || parsed === "CHECK")
+    // The calico plugin's verbs run several commands: they get their shell now, while this
+    // process is small and cheap to fork. calico-ipam runs one (flock), so a shell would only
+    // add a hop.
+    if (plugin === "calico" && (parsed === "ADD" || parsed === "DEL" || parsed === "CHECK"))
       (await import("./shell.js")).startCommandShell();
     // Calico marks its own arguments ignorable so delegated IPAM plugins accept the Kubernetes ones.
     if (plugin === "calico") {
