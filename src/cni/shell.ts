@@ -12,6 +12,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { type ExecOptions, type ExecResult, run } from "../lib/exec.js";
+import { SerialQueue } from "../lib/serial.js";
 import {
   commandLine,
   LOCK_FD,
@@ -37,7 +38,7 @@ class CommandShell {
   private err = "";
   private pending: Pending | undefined;
   /** Requests run strictly one after another, in the order they were asked for. */
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   dead = false;
 
   constructor() {
@@ -118,7 +119,7 @@ class CommandShell {
 
   /** Queues a request; resolves with its result, or undefined if the shell died before it ran. */
   request(text: (token: string, seq: number) => string, timeoutMs?: number): Promise<ExecResult | undefined> {
-    const next = this.tail.then(
+    return this.queue.run(
       () =>
         new Promise<ExecResult | undefined>((resolve) => {
           if (this.dead) return resolve(undefined);
@@ -137,8 +138,6 @@ class CommandShell {
           this.child.stdin.write(text(this.token, seq));
         }),
     );
-    this.tail = next;
-    return next;
   }
 }
 

@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { Resource } from "../../api/index.js";
+import { SerialQueue } from "../../lib/serial.js";
 import { withClient } from "../datastore.js";
 import { namespaceCreate, podCreate, podDelete, podLabel, probe } from "../pods.js";
 import { DIST, LabError, nsPath, sleep } from "../processes.js";
@@ -19,16 +20,6 @@ export const CHURN_NS = "chaos-churn";
 const ECHO_PORT = 7000;
 const HOLD_COUNT = 4;
 const MAX_CHURN_PODS = 4;
-
-/** One lock for everything that changes pods, so checks see a quiet moment. */
-export class Lock {
-  #tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#tail.then(fn, fn);
-    this.#tail = next.catch(() => undefined);
-    return next;
-  }
-}
 
 export interface WorkloadEvents {
   broken: number[];
@@ -48,7 +39,8 @@ export class Workload {
     churnErrors: 0,
     duplicateIPs: 0,
   };
-  readonly lock = new Lock();
+  /** One lock for everything that changes pods, so checks see a quiet moment. */
+  readonly lock = new SerialQueue();
   readonly #agents: ChildProcess[] = [];
   readonly #up = new Set<number>();
   #churning = false;

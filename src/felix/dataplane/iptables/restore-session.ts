@@ -14,6 +14,7 @@
  */
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { SerialQueue } from "../../../lib/serial.js";
 import type { CommandResult, ProcessStarter } from "../exec.js";
 
 /** Larger scripts (the initial load) go through a forked restore: they are rare, and need not fit a pipe. */
@@ -65,7 +66,7 @@ interface Child {
 export class RestoreSession {
   private child: Child | undefined;
   private written = 0;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(
     private readonly start: ProcessStarter,
@@ -74,9 +75,7 @@ export class RestoreSession {
 
   /** Runs one restore script; resolves like the forked command's result. */
   run(script: string): Promise<CommandResult> {
-    const next = this.queue.then(() => this.runOne(script));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(() => this.runOne(script));
   }
 
   /** The restore process while one runs. */

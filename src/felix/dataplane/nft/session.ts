@@ -8,6 +8,7 @@
  */
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { SerialQueue } from "../../../lib/serial.js";
 import type { CommandResult, ProcessStarter } from "../exec.js";
 
 /** Transactions larger than this go through `nft -f` (the initial load): one long line is no gain. */
@@ -33,15 +34,13 @@ export class NftSession {
   private written = 0;
   private seq = 0;
   private readonly nonce = randomBytes(4).toString("hex");
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(private readonly start: ProcessStarter) {}
 
   /** Runs one `nft -f` style script as one transaction; resolves like a command's result. */
   run(script: string): Promise<CommandResult> {
-    const next = this.queue.then(() => this.runOne(script));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(() => this.runOne(script));
   }
 
   /** The `nft -i` process while one runs. */
