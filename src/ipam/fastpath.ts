@@ -301,7 +301,16 @@ async function readThenCommit(
 ): Promise<AutoAssignResult | undefined | "conflict"> {
   // The handle ID is stored as given, as the general path stores it.
   const reads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId, known);
-  const read = await ctx.kv.readMany(reads);
+  return planAndCommit(ctx, reads, await ctx.kv.readMany(reads), known);
+}
+
+/** The allocation planned on a read, committed in one transaction guarded on what it read. */
+async function planAndCommit(
+  ctx: AssignContext,
+  reads: readonly KVRead[],
+  read: KVReadManyResult,
+  known: readonly (WrittenBlock | undefined)[],
+): Promise<AutoAssignResult | undefined | "conflict"> {
   rememberView(ctx, reads, read);
   const planned = plan(ctx, read.results, known);
   if (!planned) return undefined;
@@ -344,13 +353,8 @@ async function oneTransaction(
     return optimistic.outcome;
   }
   if (!committed.read) return undefined;
-  rememberView(ctx, fullReads, committed.read);
-  const planned = plan(ctx, committed.read.results, []);
-  if (!planned) return undefined;
-  const second = await ctx.kv.commit(planned.conditions, planned.writes);
-  if (!second.succeeded) return undefined;
-  remember(ctx, planned, second.revision);
-  return planned.outcome;
+  const second = await planAndCommit(ctx, fullReads, committed.read, []);
+  return second === "conflict" ? undefined : second;
 }
 
 /** The batched read of a release: the handles, the hinted blocks, then what release consults. */
