@@ -3,12 +3,8 @@
  * fields at their proto3 default omitted; and its error bodies mapped onto the datastore's
  * typed errors with the same texts the gRPC client's errors produce.
  */
-import {
-  DatastoreError,
-  DatastoreUnavailableError,
-  InvalidRequestError,
-  RevisionCompactedError,
-} from "../errors.js";
+import { DatastoreError } from "../errors.js";
+import { revisionFailure, saysUnavailable, unavailable } from "../etcd-failures.js";
 import type { KeyValue } from "../kv.js";
 
 export interface WireKeyValue {
@@ -44,14 +40,6 @@ const GRPC_UNKNOWN = 2;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 
-const UNAVAILABLE_TEXTS = [
-  "etcdserver: no leader",
-  "etcdserver: leader changed",
-  "etcdserver: request timed out",
-  "etcdserver: too many requests",
-  "context deadline exceeded",
-];
-
 /** An error body from the gateway: `{"error": "...", "message": "...", "code": N}`. */
 export class GatewayError extends Error {
   override name = "GatewayError";
@@ -71,24 +59,17 @@ export class GatewayError extends Error {
   }
 }
 
-export function unavailable(endpoints: readonly string[], detail: string): DatastoreUnavailableError {
-  return new DatastoreUnavailableError(`cannot reach etcd at ${endpoints.join(",")}: ${detail}`);
-}
-
 export function translateGatewayError(err: unknown, endpoints: readonly string[], revision?: string): Error {
   if (err instanceof DatastoreError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (message.includes("required revision has been compacted"))
-    return new RevisionCompactedError(revision ?? "?");
-  if (message.includes("required revision is a future revision")) {
-    return new InvalidRequestError(`revision ${revision ?? "?"} is newer than the datastore's revision`);
-  }
+  const byRevision = revisionFailure(message, revision);
+  if (byRevision) return byRevision;
   const code = err instanceof GatewayError ? err.code : GRPC_UNKNOWN;
   if (
     code === GRPC_UNAVAILABLE ||
     code === GRPC_DEADLINE_EXCEEDED ||
     (err instanceof GatewayError && err.status >= 502) ||
-    UNAVAILABLE_TEXTS.some((text) => message.includes(text))
+    saysUnavailable(message)
   ) {
     return unavailable(endpoints, message);
   }

@@ -7,8 +7,9 @@
  */
 import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from "node:http";
 import { DatastoreUnavailableError } from "../errors.js";
+import { unavailable } from "../etcd-failures.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, type EtcdKVOptions, loadTLSMaterial } from "../etcd-settings.js";
-import { GatewayError, unavailable } from "./codec.js";
+import { GatewayError } from "./codec.js";
 
 interface Endpoint {
   url: string;
