@@ -8,6 +8,7 @@
 import type { KVStore } from "../datastore/kv.js";
 import type { ResourceStore } from "../datastore/types.js";
 import type { NetConf } from "./config.js";
+import { currentRun, runEnv } from "./context.js";
 import { type DatastoreSettings, datastoreSettings } from "./datastore-config.js";
 import { CniError, ErrorCode } from "./errors.js";
 
@@ -16,7 +17,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 export type EtcdClientKind = "http" | "grpc";
 
-export function etcdClientKind(env: NodeJS.ProcessEnv = process.env): EtcdClientKind {
+export function etcdClientKind(env: NodeJS.ProcessEnv = runEnv()): EtcdClientKind {
   const value = env.CALICO_ETCD_CLIENT ?? "";
   if (value === "" || value === "http") return "http";
   if (value === "grpc") return "grpc";
@@ -51,11 +52,31 @@ export async function storeFor(s: DatastoreSettings, kind = etcdClientKind()): P
   return new CalicoResourceStore(kv);
 }
 
+/**
+ * The run's datastore. In the node agent, runs with the same settings share one store, opened by
+ * the first: its connections, and what IPAM learnt of the host's blocks, outlive the run.
+ */
 export function openStore(conf: NetConf): Promise<ResourceStore> {
-  return storeFor(datastoreSettings(conf));
+  const settings = datastoreSettings(conf);
+  const kind = etcdClientKind();
+  const kept = currentRun().stores;
+  if (!kept) return storeFor(settings, kind);
+  const key = JSON.stringify([kind, settings]);
+  let store = kept.get(key);
+  if (!store) {
+    store = storeFor(settings, kind);
+    kept.set(key, store);
+    // A failed open is not kept: the next run tries again.
+    store.catch(() => kept.delete(key));
+  }
+  return store;
 }
 
-/** Closing is best effort: the process exits right after, which drops the connection anyway. */
+/**
+ * Closing is best effort: a plugin process exits right after, which drops the connection anyway.
+ * A store the node agent keeps stays open.
+ */
 export async function closeStore(store: ResourceStore): Promise<void> {
+  if (currentRun().stores) return;
   await store.close().catch(() => {});
 }

@@ -206,6 +206,27 @@ async function releaseHandles(ipam: IPAMClient, conf: NetConf, id: WorkloadIdent
   }
 }
 
+/**
+ * The IPAM client for a store and node. The node agent keeps its stores open between runs, and
+ * keeping the client too keeps what it learnt of the host's blocks, so the next allocation can be
+ * one guarded transaction.
+ */
+const clients = new WeakMap<ResourceStore, Map<string, IPAMClient>>();
+
+function ipamClient(store: ResourceStore, node: string): IPAMClient {
+  let byNode = clients.get(store);
+  if (!byNode) {
+    byNode = new Map();
+    clients.set(store, byNode);
+  }
+  let client = byNode.get(node);
+  if (!client) {
+    client = IPAMClient.fromResourceStore(store, { defaultHostname: node });
+    byNode.set(node, client);
+  }
+  return client;
+}
+
 /** One IPAM request against an open store; the calico plugin calls this in-process for its own calico-ipam. */
 export async function runIpam(
   command: "ADD" | "DEL",
@@ -214,7 +235,7 @@ export async function runIpam(
   store: ResourceStore,
 ): Promise<CniResult | undefined> {
   const id = workloadIdentity(conf, env);
-  const ipam = IPAMClient.fromResourceStore(store, { defaultHostname: id.node });
+  const ipam = ipamClient(store, id.node);
   if (command === "ADD") {
     const result = env.args.ip
       ? await assignSpecific(ipam, conf, id, env.args.ip)

@@ -16,6 +16,7 @@ import { type AddressRequest, addressRequest, rawWithIpam, readAnnotations } fro
 import { closeStore, openStore } from "./backend.js";
 import { checkContainer } from "./check.js";
 import type { NetConf } from "./config.js";
+import { runEnv } from "./context.js";
 import { removeWorkloadInterface, setupWorkloadInterface } from "./dataplane.js";
 import { execPlugin, resolvesToOwn } from "./delegate.js";
 import {
@@ -72,12 +73,13 @@ async function ipam(
     return (await import("./calico-ipam.js")).runIpam(command, env, ctx.conf, ctx.store);
   }
   // A pinned address travels as `IP=` in CNI_ARGS, the convention calico-ipam (and others) read.
-  const cniArgs = pinned ? `${process.env.CNI_ARGS ?? ""};IP=${pinned}` : process.env.CNI_ARGS;
+  const processEnv = runEnv();
+  const cniArgs = pinned ? `${processEnv.CNI_ARGS ?? ""};IP=${pinned}` : processEnv.CNI_ARGS;
   return execPlugin({
     type: ctx.conf.ipam.type,
     command,
     stdin: JSON.stringify(ctx.conf.raw),
-    env: cniArgs === undefined ? process.env : { ...process.env, CNI_ARGS: cniArgs },
+    env: cniArgs === undefined ? processEnv : { ...processEnv, CNI_ARGS: cniArgs },
     path: ctx.env.path,
   });
 }

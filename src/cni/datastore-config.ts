@@ -4,6 +4,7 @@
  * effect is "config field, else environment variable, else default", which is what this does.
  */
 import type { NetConf } from "./config.js";
+import { runEnv } from "./context.js";
 import { CniError, ErrorCode } from "./errors.js";
 
 export interface DatastoreSettings {
@@ -17,7 +18,7 @@ export interface DatastoreSettings {
 
 export const DEFAULT_ETCD_ENDPOINT = "http://127.0.0.1:2379";
 
-export function datastoreSettings(conf: NetConf, env: NodeJS.ProcessEnv = process.env): DatastoreSettings {
+export function datastoreSettings(conf: NetConf, env: NodeJS.ProcessEnv = runEnv()): DatastoreSettings {
   const type = conf.datastoreType || env.DATASTORE_TYPE || "etcdv3";
   if (type !== "etcdv3") {
     throw new CniError(

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { NetConf } from "./config.js";
+import { runEnv } from "./context.js";
 import type { CniEnv } from "./env.js";
 import { CniError, ErrorCode } from "./errors.js";
 
@@ -61,14 +62,14 @@ export function workloadIdentity(conf: NetConf, env: CniEnv): WorkloadIdentity {
     node,
     orchestrator: "cni",
     pod: "",
-    namespace: process.env.CNI_TEST_NAMESPACE || "default",
+    namespace: runEnv().CNI_TEST_NAMESPACE || "default",
     containerId: env.containerId,
     endpoint: env.ifname,
   };
 }
 
 /** First entry of Felix's comma-separated interface prefix list. */
-export function interfacePrefix(env: NodeJS.ProcessEnv = process.env): string {
+export function interfacePrefix(env: NodeJS.ProcessEnv = runEnv()): string {
   return (env.FELIX_INTERFACEPREFIX ?? "").split(",")[0]?.trim() || "cali";
 }
 

@@ -6,10 +6,12 @@
  * which was a large part of an ADD or DEL. A shell is forked once, at start-up while the process
  * is small, and forks the tiny `sh` for every later command instead.
  *
- * The shell is only used once main() starts it (the plugins' ADD, DEL and CHECK); everywhere
- * else (the Docker driver, tests) runCommand() spawns as before. A shell that dies or times out is
- * not reused: later commands spawn directly.
+ * The shell is only used once main() starts it (the plugins' ADD, DEL and CHECK), or while a run
+ * of the CNI agent holds one of its pool's shells (withShell); everywhere else (the Docker driver,
+ * tests) runCommand() spawns as before. A shell that dies or times out is not reused: later
+ * commands spawn directly.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { type ExecOptions, type ExecResult, run } from "../lib/exec.js";
 import { SerialQueue } from "../lib/serial.js";
@@ -117,6 +119,11 @@ class CommandShell {
     this.fail("timed out; killed by SIGKILL");
   }
 
+  /** Ends the shell once its queued requests have run (it exits when its stdin closes). */
+  close(): void {
+    this.queue.run(async () => this.child.stdin.end()).catch(() => {});
+  }
+
   /** Queues a request; resolves with its result, or undefined if the shell died before it ran. */
   request(text: (token: string, seq: number) => string, timeoutMs?: number): Promise<ExecResult | undefined> {
     return this.queue.run(
@@ -142,6 +149,7 @@ class CommandShell {
 }
 
 let shell: CommandShell | undefined;
+const runShell = new AsyncLocalStorage<CommandShell>();
 
 /** Starts the shared shell now (cheapest early, while the process is small). */
 export function startCommandShell(): void {
@@ -149,7 +157,48 @@ export function startCommandShell(): void {
 }
 
 function liveShell(): CommandShell | undefined {
-  return shell && !shell.dead ? shell : undefined;
+  const s = runShell.getStore() ?? shell;
+  return s && !s.dead ? s : undefined;
+}
+
+/**
+ * Shells for the concurrent runs of a long-lived process (the CNI agent), one to each run while
+ * it lasts: a run's commands and its host lock (held on the shell's LOCK_FD) stay its own. Forking
+ * the big agent process costs what it costs a plugin, so a spare shell is started after a run
+ * takes the last idle one, while no run waits for it.
+ */
+export class ShellPool {
+  readonly #idle: CommandShell[] = [];
+  #closed = false;
+
+  constructor(private readonly keep = 2) {}
+
+  /** Runs `fn` with a shell of its own; runCommand and the host lock use it inside. */
+  async withShell<T>(fn: () => Promise<T>): Promise<T> {
+    const s = this.#idle.pop() ?? new CommandShell();
+    if (this.#idle.length === 0) setImmediate(() => this.#spare());
+    try {
+      return await runShell.run(s, fn);
+    } finally {
+      await this.#giveBack(s);
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#idle.splice(0)) s.close();
+  }
+
+  #spare(): void {
+    if (!this.#closed && this.#idle.length === 0) this.#idle.push(new CommandShell());
+  }
+
+  async #giveBack(s: CommandShell): Promise<void> {
+    // A run that failed between taking and releasing the lock must not pass it on.
+    await s.request((token, seq) => shellSelfRequest(token, seq, `exec ${LOCK_FD}>&-`));
+    if (!s.dead && !this.#closed && this.#idle.length < this.keep) this.#idle.push(s);
+    else s.close();
+  }
 }
 
 /** Like lib/exec's run(): through the shell when one was started, else a process of its own. */

@@ -5,6 +5,7 @@
 import type { ResourceStore } from "../datastore/types.js";
 import { run } from "../lib/exec.js";
 import type { NetConf } from "./config.js";
+import { runEnv } from "./context.js";
 import { execPlugin, findPlugin, resolvesToOwn } from "./delegate.js";
 import { CniError, ErrorCode } from "./errors.js";
 import { checkClusterReady } from "./readiness.js";
@@ -54,12 +55,12 @@ export async function calicoStatus(store: ResourceStore, conf: NetConf, path: st
   if (conf.ipam.type === "calico-ipam" && (await resolvesToOwn("calico-ipam", path)))
     return ipamStatus(store);
   const file = await findPlugin(conf.ipam.type, path);
-  if (await speaksStatus(file, process.env)) {
+  if (await speaksStatus(file, runEnv())) {
     await execPlugin({
       type: conf.ipam.type,
       command: "STATUS",
       stdin: JSON.stringify(conf.raw),
-      env: process.env,
+      env: runEnv(),
       path,
     });
   }

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { type BirdProcess, type ConfdHandle, startBird, startConfd } from "../bgp/index.js";
+import { type CniAgent, startCniAgent } from "../cni/index.js";
 import type { ResourceStore } from "../datastore/index.js";
 import { type FelixHandle, startFelix } from "../felix/index.js";
 import type { Logger } from "../lib/log.js";
@@ -66,6 +67,12 @@ export async function runNode(
     warn: (msg) => log.warn(msg),
   });
   await runFelix();
+  // The CNI agent serves the calico plugin's ADD, DEL and CHECK on this host (bin/calico).
+  let cniAgent: CniAgent | undefined;
+  if ((env.CALICO_CNI_AGENT ?? "on") !== "off") {
+    const agentLog = log.child({ component: "cni-agent" });
+    cniAgent = await startCniAgent({ log: { info: (m) => agentLog.info(m), warn: (m) => agentLog.warn(m) } });
+  }
   if (backend === "bird") {
     mkdirSync(paths.runDir, { recursive: true });
     mkdirSync(paths.confdDir, { recursive: true });
@@ -85,6 +92,7 @@ export async function runNode(
   return {
     stop: async () => {
       stopping = true;
+      await cniAgent?.stop();
       await tunnels.stop();
       await confd?.stop();
       await bird?.stop();

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { Logger } from "../../src/cni/log.js";
+import { Logger } from "../../src/cni/log-core.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cts-cni-log-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
