@@ -136,7 +136,7 @@ async function callCni(
       "CNI_IFNAME=eth0",
       `CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name}`,
       `CNI_PATH=${join(ROOT, "bin")}:/usr/lib/cni:/opt/cni/bin`,
-      process.execPath,
+      // As a runtime would: the node's CNI agent (in its calico-node) serves the call when it runs.
       BIN("calico"),
     ],
     { input: JSON.stringify(conf) },
