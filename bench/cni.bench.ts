@@ -4,8 +4,11 @@
  *
  * Everything is measured interleaved in the same run, so machine load hits all of it alike:
  *  - the floor: a bare `node -e 0`, what any Node plugin pays before its first line runs;
- *  - the plugins as shipped: the one-file bundle, etcd's JSON gateway, the IPAM fast path (the
- *    block hint file beside the IPAM lock);
+ *  - the shipped path on a host running calico-node: bin/calico hands the call to the node's CNI
+ *    agent (src/cni/agent.ts), which runs it with warm datastore and IPAM clients;
+ *  - the plugin as its own process (CALICO_CNI_AGENT=off, what a host without an agent gets): the
+ *    one-file bundle, etcd's JSON gateway, the IPAM fast path (the block hint file beside the
+ *    IPAM lock);
  *  - the old path as a baseline: the unbundled modules, the gRPC etcd client
  *    (CALICO_ETCD_CLIENT=grpc) and no block hints (the file is removed before every call, so
  *    IPAM takes the general path), which is how the plugins ran before issue 14;
@@ -24,6 +27,7 @@ import {
   netConf,
   newContainer,
   REPO,
+  startAgent,
   startCluster,
 } from "../test/cni/harness.js";
 import { exec } from "../test/support/netns.js";
@@ -69,7 +73,7 @@ interface Path {
 
 const newPath = (): Path => ({ add: [], del: [], ipamAdd: [] });
 
-type Which = "new" | "old" | "checkout";
+type Which = "agent" | "new" | "old" | "checkout";
 
 async function measure(c: Cluster, checkout: string | undefined) {
   const inHost = (argv: string[], env: Record<string, string> = {}) =>
@@ -90,13 +94,19 @@ async function measure(c: Cluster, checkout: string | undefined) {
   const grpc = { CALICO_ETCD_CLIENT: "grpc" };
   const floor: number[] = [];
   const version: number[] = [];
-  const paths: Record<Which, Path> = { new: newPath(), old: newPath(), checkout: newPath() };
+  const paths: Record<Which, Path> = {
+    agent: newPath(),
+    new: newPath(),
+    old: newPath(),
+    checkout: newPath(),
+  };
+  const standalone = { CALICO_CNI_AGENT: "off" };
   const setup = (which: Which) =>
     which === "old"
       ? { cluster: { ...c, binDir: oldBin }, conf: oldConf, env: grpc }
       : which === "checkout"
-        ? { cluster: { ...c, binDir: checkoutBin ?? c.binDir }, conf: checkoutConf, env: {} }
-        : { cluster: c, conf, env: {} };
+        ? { cluster: { ...c, binDir: checkoutBin ?? c.binDir }, conf: checkoutConf, env: standalone }
+        : { cluster: c, conf, env: which === "agent" ? {} : standalone };
 
   const addDel = async (i: number, which: Which) => {
     const ctr = await newContainer("cts-cni-bench");
@@ -136,7 +146,8 @@ async function measure(c: Cluster, checkout: string | undefined) {
     if (i >= 0) paths[which].ipamAdd.push(t);
   };
 
-  const which: Which[] = checkout === undefined ? ["new", "old"] : ["new", "checkout", "old"];
+  const which: Which[] =
+    checkout === undefined ? ["agent", "new", "old"] : ["agent", "new", "checkout", "old"];
   // Two warm-up rounds (page cache, first block claims), then interleaved samples.
   for (let i = -2; i < ITERATIONS; i++) {
     const f = await timed(() => inHost([process.execPath, "-e", "0"]));
@@ -151,9 +162,16 @@ async function measure(c: Cluster, checkout: string | undefined) {
     // Rotate which path goes first so none always follows another.
     const order = which.map((_, k) => which[(k + i + 2) % which.length] as Which);
     for (const w of order) await addDel(i, w);
-    for (const w of order) await ipamAlone(i, w);
+    for (const w of order) if (w !== "agent") await ipamAlone(i, w);
   }
-  return { floor, version, now: paths.new, old: paths.old, checkout: checkout && paths.checkout };
+  return {
+    floor,
+    version,
+    agent: paths.agent,
+    now: paths.new,
+    old: paths.old,
+    checkout: checkout && paths.checkout,
+  };
 }
 
 /** The shipped path's figures against another checkout's (CNI_BENCH_BASELINE). */
@@ -176,10 +194,15 @@ function checkoutFigures(now: Path, other: Path, checkout: string): Figure[] {
 }
 
 const bench: BenchModule = {
-  title: "CNI plugins: per-call latency (process per call, real etcd, netns)",
+  title:
+    "CNI plugins: per-call latency (through the node's CNI agent, and as a process per call; real etcd, netns)",
   async run(): Promise<Figure[]> {
     const checkout = process.env.CNI_BENCH_BASELINE || undefined;
     const c = await startCluster({ prefix: "cts-cni-bench" });
+    const agent = await startAgent(c).catch(async (err) => {
+      await c.stop();
+      throw err;
+    });
     try {
       const load = loadavg().map((l) => l.toFixed(1));
       const m = await measure(c, checkout);
@@ -192,30 +215,40 @@ const bench: BenchModule = {
       const version = percentiles(m.version);
       const p = (xs: number[]) => percentiles(xs);
       const [add, oldAdd, del, oldDel] = [p(m.now.add), p(m.old.add), p(m.now.del), p(m.old.del)];
+      const [agentAdd, agentDel] = [p(m.agent.add), p(m.agent.del)];
       const [ipam, oldIpam] = [p(m.now.ipamAdd), p(m.old.ipamAdd)];
       const floorNote = `node -e 0 floor ${floor.median.toFixed(0)} ms`;
-      /** Median and p99 beside the goal, and the median above the floor: ADD and DEL alike. */
-      const latencyFigures = (verb: string, now: typeof add, old: typeof add): Figure[] => [
+      /** Median and p99 beside the goal (and, for a process per call, the median above the floor). */
+      const latencyFigures = (
+        path: string,
+        verb: string,
+        now: typeof add,
+        base: { name: string; p: typeof add },
+      ): Figure[] => [
         {
-          name: `calico ${verb} median (${floorNote})`,
+          name: `calico ${verb} ${path} median`,
           value: now.median,
           unit: "ms",
-          baseline: { name: "old path", value: old.median },
+          baseline: { name: base.name, value: base.p.median },
           goal: GOAL.median,
         },
         {
-          name: `calico ${verb} p99 (node -e 0 p99 ${floor.p99.toFixed(0)} ms)`,
+          name: `calico ${verb} ${path} p99`,
           value: now.p99,
           unit: "ms",
-          baseline: { name: "old path", value: old.p99 },
+          baseline: { name: base.name, value: base.p.p99 },
           goal: GOAL.p99,
         },
-        {
-          name: `calico ${verb} median above the node -e 0 floor`,
-          value: now.median - floor.median,
-          unit: "ms",
-          baseline: { name: "old path", value: old.median - floor.median },
-        },
+        ...(path === "own process"
+          ? [
+              {
+                name: `calico ${verb} own process median above the floor (${floorNote})`,
+                value: now.median - floor.median,
+                unit: "ms",
+                baseline: { name: base.name, value: base.p.median - floor.median },
+              },
+            ]
+          : []),
       ];
       return [
         {
@@ -224,8 +257,10 @@ const bench: BenchModule = {
           unit: "ms",
           baseline: { name: "node -e 0 median", value: floor.median },
         },
-        ...latencyFigures("ADD", add, oldAdd),
-        ...latencyFigures("DEL", del, oldDel),
+        ...latencyFigures("via agent", "ADD", agentAdd, { name: "own process", p: add }),
+        ...latencyFigures("via agent", "DEL", agentDel, { name: "own process", p: del }),
+        ...latencyFigures("own process", "ADD", add, { name: "old path", p: oldAdd }),
+        ...latencyFigures("own process", "DEL", del, { name: "old path", p: oldDel }),
         {
           name: `calico-ipam ADD alone median (${floorNote})`,
           value: ipam.median,
@@ -235,6 +270,7 @@ const bench: BenchModule = {
         ...(m.checkout && checkout ? checkoutFigures(m.now, m.checkout, checkout) : []),
       ];
     } finally {
+      agent.child.kill("SIGTERM");
       await c.stop();
     }
   },

@@ -4,13 +4,14 @@
  * the plugin runs as its own process. Which one served a call is read from the CNI log, whose
  * lines carry the pid of the process that wrote them.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_DIR, parseAgentRequest } from "../../src/cni/agent.js";
 import {
+  type Agent,
   type Cluster,
   exec,
   expectOk,
@@ -19,7 +20,7 @@ import {
   ipsOfHandle,
   netConf,
   newContainer,
-  REPO,
+  startAgent,
   startCluster,
 } from "./harness.js";
 
@@ -38,36 +39,6 @@ describe("agent request parsing", () => {
     expect(() => parseAgentRequest(Buffer.from("no-equals\0\0{}"))).toThrow(/not NAME=VALUE: "no-equals"/);
   });
 });
-
-interface Agent {
-  child: ChildProcess;
-  socket: string;
-}
-
-/** Starts an agent in the cluster's host namespace, as calico-node does there. */
-async function startAgent(c: Cluster): Promise<Agent> {
-  const code = `const m = await import(${JSON.stringify(join(REPO, "dist/cni/agent.js"))});
-const a = await m.startCniAgent({ log: { info: (s) => console.log(s), warn: (s) => console.error(s) } });
-console.log("SOCKET " + a.socketPath);
-process.on("SIGTERM", async () => { await a.stop(); process.exit(0); });`;
-  const child = spawn(
-    "nsenter",
-    [`--net=${c.host.path}`, process.execPath, "--input-type=module", "-e", code],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
-  const socket = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /SOCKET (\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`agent exited (${code}) before listening: ${out}`)));
-  });
-  return { child, socket };
-}
 
 function stopped(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {

@@ -3,6 +3,7 @@
  * stdout) from inside a "host" network namespace the test owns, against a real etcd seeded with
  * what calico/node would have written: ClusterInformation, the Node and IP pools.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -203,6 +204,36 @@ export async function getWep(c: Cluster, name: string, namespace = "default"): P
 
 export async function newContainer(prefix = "cts-cni-ctr"): Promise<Netns> {
   return createNetns(prefix);
+}
+
+export interface Agent {
+  child: ChildProcess;
+  socket: string;
+}
+
+/** Starts an agent in the cluster's host namespace, as calico-node does there. */
+export async function startAgent(c: Cluster): Promise<Agent> {
+  const code = `const m = await import(${JSON.stringify(join(REPO, "dist/cni/agent.js"))});
+const a = await m.startCniAgent({ log: { info: (s) => console.log(s), warn: (s) => console.error(s) } });
+console.log("SOCKET " + a.socketPath);
+process.on("SIGTERM", async () => { await a.stop(); process.exit(0); });`;
+  const child = spawn(
+    "nsenter",
+    [`--net=${c.host.path}`, process.execPath, "--input-type=module", "-e", code],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const socket = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /SOCKET (\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`agent exited (${code}) before listening: ${out}`)));
+  });
+  return { child, socket };
 }
 
 export { exec };
