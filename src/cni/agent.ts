@@ -28,9 +28,9 @@ import { ShellPool } from "./shell.js";
 
 export const AGENT_DIR = "/var/run/calico/cni-agent";
 
-/** The agent socket for the network namespace this process is in. */
-export function agentSocketPath(dir = AGENT_DIR): string {
-  return join(dir, `net-${statSync("/proc/self/ns/net").ino}.sock`);
+/** The agent socket for a network namespace: this process's, or one named by a file (/var/run/netns/x). */
+export function agentSocketPath(netns = "/proc/self/ns/net", dir = AGENT_DIR): string {
+  return join(dir, `net-${statSync(netns).ino}.sock`);
 }
 
 /** Splits a request body into the environment (`env -0` entries up to an empty one) and stdin. */
@@ -81,6 +81,7 @@ async function serve(
   res: ServerResponse,
   stores: Map<string, Promise<ResourceStore>>,
   shells: ShellPool,
+  log: AgentLog,
 ): Promise<void> {
   if (req.method !== "POST" || req.url !== "/v1/calico") {
     answer(
@@ -101,6 +102,8 @@ async function serve(
     shells.withShell(() => runPlugin("calico", [], async () => request.stdin, false)),
   );
   answer(res, outcome.code === 0 ? 200 : 500, outcome.stdout);
+  const { CNI_COMMAND: verb, CNI_CONTAINERID: container } = request.env;
+  log.info(`served CNI ${verb} for container ${container}: exit status ${outcome.code}`);
 }
 
 /** Listens on this namespace's agent socket, replacing a socket a dead agent left behind. */
@@ -108,12 +111,12 @@ export async function startCniAgent(opts: { dir?: string; log: AgentLog }): Prom
   const dir = opts.dir ?? AGENT_DIR;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const socketPath = agentSocketPath(dir);
+  const socketPath = agentSocketPath(undefined, dir);
   rmSync(socketPath, { force: true });
   const stores = new Map<string, Promise<ResourceStore>>();
   const shells = new ShellPool();
   const server: Server = createServer((req, res) => {
-    serve(req, res, stores, shells).catch((err: Error) => {
+    serve(req, res, stores, shells, opts.log).catch((err: Error) => {
       opts.log.warn(`CNI agent request failed: ${err.message}`);
       if (!res.headersSent) answer(res, 500, `${JSON.stringify({ code: 999, msg: err.message })}\n`);
     });

@@ -28,7 +28,7 @@ import {
   waitSessions,
 } from "./nodes.js";
 import * as pods from "./pods.js";
-import { killAndWait, killNamespace, LabError, type Progress } from "./processes.js";
+import { killAndWait, killNamespace, LabError, nsPath, type Progress } from "./processes.js";
 import { checkRouteReflectors, configureRouteReflectors, routeReflectorNames } from "./route-reflectors.js";
 import {
   type LabNode,
@@ -249,6 +249,9 @@ export class Lab {
       for (const p of pids) await killAndWait(Number(p), 2_000);
     }
     for (const node of state?.nodes ?? []) await killAndWait(node.pid, 2_000);
+    // A calico-node that had to be killed leaves its CNI agent's socket, named after its netns.
+    const { agentSocketPath } = await import("../cni/index.js");
+    for (const ns of all) rmSync(agentSocketPath(nsPath(ns)), { force: true });
     for (const ns of all) await run("ip", ["netns", "del", ns]);
     if (state?.etcd) {
       progress("stopping etcd");

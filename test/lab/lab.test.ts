@@ -5,9 +5,10 @@
  * without loss elsewhere, and `down` leaving nothing behind.
  */
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentSocketPath } from "../../src/cni/index.js";
 import { run } from "../../src/lib/exec.js";
 import { eventually } from "../support/datastore.js";
 import { LabCli } from "./cli.js";
@@ -17,6 +18,8 @@ let cli: LabCli;
 let PREFIX: string;
 let dir: string;
 let env: NodeJS.ProcessEnv;
+/** Each node's CNI agent socket, named after the node's namespace (gone once the lab is down). */
+let agentSockets: string[];
 const lab = (...args: string[]) => cli.run(...args);
 const labOk = (...args: string[]) => cli.ok(...args);
 const calicoctl = (...args: string[]) => cli.calicoctl(...args);
@@ -31,6 +34,7 @@ beforeAll(async () => {
   cli = await LabCli.create("ctl");
   ({ prefix: PREFIX, dir, env } = cli);
   await labOk("up", "--nodes", "4");
+  agentSockets = [1, 2, 3, 4].map((i) => agentSocketPath(`/run/netns/${PREFIX}-node${i}`));
   await labOk("namespace", "create", "dev", "--labels", "env=dev");
   await labOk("namespace", "create", "prod", "--labels", "env=prod");
   await labOk(
@@ -89,6 +93,15 @@ describe("calico-lab", () => {
     }
     expect(await birdProtocols("node1")).toMatch(/Mesh_172_30_0_4 .*Established/);
   }, 60_000);
+
+  it("wires pods through each node's CNI agent in calico-node", async () => {
+    for (const [i, socket] of agentSockets.entries()) {
+      expect(existsSync(socket)).toBe(true);
+      // Each node got one pod above, and its calico-node logged serving that ADD.
+      const log = readFileSync(join(dir, `node${i + 1}`, "calico-node.log"), "utf8");
+      expect(log.match(/served CNI ADD for container \w+: exit status 0/g)).toHaveLength(1);
+    }
+  });
 
   it("probes report reachability through their exit codes, and refuse SCTP", async () => {
     expect((await lab("probe", "dev/client", "dev/web", "--port", "53", "--protocol", "udp")).code).toBe(0);
@@ -203,6 +216,7 @@ spec:
       .filter((l) => l.startsWith(`${PREFIX}-`));
     expect(left).toEqual([]);
     expect(existsSync(dir)).toBe(false);
+    for (const socket of agentSockets) expect(existsSync(socket)).toBe(false);
     expect((await run("pgrep", ["-f", dir])).stdout.trim()).toBe("");
   }, 60_000);
 });
