@@ -5,7 +5,7 @@
  */
 import { CniError, ErrorCode } from "./errors.js";
 
-export type LogLevel = "debug" | "info" | "error";
+export type LogLevel = "debug" | "info" | "warning" | "error";
 
 export interface IpamConf {
   /** Empty when the config has no `ipam` section. */
@@ -123,8 +123,11 @@ function stringFlag(r: ReturnType<typeof reader>, key: string, dflt: boolean): b
   return dflt ? v !== "false" : v === "true";
 }
 
+/** Calico's names (logrus's): anything else, or nothing, is info. */
 function parseLogLevel(v: string | undefined): LogLevel {
   const l = (v ?? "").toLowerCase();
+  if (l === "warn" || l === "warning") return "warning";
+  if (l === "fatal" || l === "panic") return "error";
   return l === "debug" || l === "error" ? l : "info";
 }
 

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { type BirdProcess, type ConfdHandle, startBird, startConfd } from "../bgp/index.js";
-import { type CniAgent, startCniAgent } from "../cni/index.js";
+import { type CniAgentThread, startCniAgentThread } from "../cni/index.js";
 import type { ResourceStore } from "../datastore/index.js";
 import { type FelixHandle, startFelix } from "../felix/index.js";
 import type { Logger } from "../lib/log.js";
@@ -66,13 +66,30 @@ export async function runNode(
     info: (msg) => log.info(msg),
     warn: (msg) => log.warn(msg),
   });
+  // The CNI agent serves the calico plugin's ADD, DEL and CHECK on this host (bin/calico), on a
+  // thread of its own so that Felix's work does not hold up a pod's network set-up. While it is
+  // down, the plugin runs as its own process.
+  let cniAgent: CniAgentThread | undefined;
+  const agentLog = log.child({ component: "cni-agent" });
+  const runCniAgent = async (): Promise<void> => {
+    cniAgent = await startCniAgentThread({
+      log: { info: (m) => agentLog.info(m), warn: (m) => agentLog.warn(m) },
+    });
+    void cniAgent.exited.then((code) => {
+      if (stopping) return;
+      agentLog.warn({ code }, "CNI agent stopped; restarting it");
+      setTimeout(
+        () =>
+          void runCniAgent().catch((err: Error) =>
+            agentLog.error({ err: err.message }, "CNI agent restart failed"),
+          ),
+        RESTART_DELAY_MS,
+      );
+    });
+  };
+
   await runFelix();
-  // The CNI agent serves the calico plugin's ADD, DEL and CHECK on this host (bin/calico).
-  let cniAgent: CniAgent | undefined;
-  if ((env.CALICO_CNI_AGENT ?? "on") !== "off") {
-    const agentLog = log.child({ component: "cni-agent" });
-    cniAgent = await startCniAgent({ log: { info: (m) => agentLog.info(m), warn: (m) => agentLog.warn(m) } });
-  }
+  if ((env.CALICO_CNI_AGENT ?? "on") !== "off") await runCniAgent();
   if (backend === "bird") {
     mkdirSync(paths.runDir, { recursive: true });
     mkdirSync(paths.confdDir, { recursive: true });

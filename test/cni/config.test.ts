@@ -72,6 +72,17 @@ describe("network config", () => {
     expect(c.mtu).toBe(1440);
     expect(c.numQueues).toBe(1);
     expect(c.logLevel).toBe("debug");
+    const level = (l: string) =>
+      parseNetConf(JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "calico", log_level: l }), "0.2.0")
+        .logLevel;
+    expect(["warning", "WARN", "error", "panic", "info", "bogus"].map(level)).toEqual([
+      "warning",
+      "warning",
+      "error",
+      "error",
+      "info",
+      "info",
+    ]);
     expect(c.ipam.assignIpv4).toBe(false);
     expect(c.ipam.assignIpv6).toBe(true);
     expect(c.ipam.ipv6Pools).toEqual(["fd00::/64"]);

@@ -211,19 +211,19 @@ export interface Agent {
   socket: string;
 }
 
-/** Starts an agent in the cluster's host namespace, as calico-node does there. */
+/** Starts an agent thread in the cluster's host namespace, as calico-node does there. */
 export async function startAgent(c: Cluster): Promise<Agent> {
-  const code = `const m = await import(${JSON.stringify(join(REPO, "dist/cni/agent.js"))});
-const a = await m.startCniAgent({ log: { info: (s) => console.log(s), warn: (s) => console.error(s) } });
+  const code = `const m = await import(${JSON.stringify(join(REPO, "dist/cni/agent-thread.js"))});
+const a = await m.startCniAgentThread({ log: { info: (s) => console.log(s), warn: (s) => console.error(s) } });
 console.log("SOCKET " + a.socketPath);
 process.on("SIGTERM", async () => { await a.stop(); process.exit(0); });`;
-  const child = spawn(
-    "nsenter",
-    [`--net=${c.host.path}`, process.execPath, "--input-type=module", "-e", code],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
+  // A file, not -e: the agent thread inherits the process's Node options, and --input-type
+  // is refused anywhere but -e.
+  const script = join(c.dir, "cni-agent.mjs");
+  await writeFile(script, code);
+  const child = spawn("nsenter", [`--net=${c.host.path}`, process.execPath, script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const socket = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (d: Buffer) => {
