@@ -32,7 +32,13 @@ import { decodeHandle, encodeHandle, type IPAMHandle, incrementHandle } from "./
 import type { BlockHints } from "./hints.js";
 import type { InventoryReads, InventorySnapshot } from "./inventory.js";
 import { affinityKey, blockKey, CONFIG_KEY, handleKey, hostOwner, ownerString } from "./keys.js";
-import { determinePools, poolContainingCIDR, poolsFromResources, selectorMatches } from "./pools.js";
+import {
+  determinePools,
+  type IPPoolInfo,
+  poolContainingCIDR,
+  poolsFromResources,
+  selectorMatches,
+} from "./pools.js";
 import { Reservations } from "./reservations.js";
 import { type HostView, type HostViews, viewGuards } from "./views.js";
 import type { WrittenBlock, WrittenBlocks } from "./written.js";
@@ -120,6 +126,36 @@ export function assignReads(
   ];
 }
 
+/**
+ * What an assignment derives from the inventory part of a read (the inventory reads, then the
+ * v2 config). It depends only on those results, so one host's view decodes it once for every
+ * allocation planned on that view.
+ */
+export interface InventoryFacts {
+  /** How many results the inventory and the v2 config take (where the blocks' start). */
+  length: number;
+  snapshot: InventorySnapshot;
+  config: IPAMConfig;
+  pools: IPPoolInfo[];
+  reservations: Reservations;
+}
+
+export function inventoryFacts(
+  inventory: InventoryReads,
+  host: string,
+  results: KeyValue[][],
+): InventoryFacts {
+  const n = inventory.reads(host).length;
+  const snapshot = inventory.decode(results.slice(0, n));
+  return {
+    length: n + 1,
+    snapshot,
+    config: ipamConfigOf(snapshot, results[n]?.[0]),
+    pools: poolsFromResources(snapshot.pools),
+    reservations: Reservations.fromResources(snapshot.reservations),
+  };
+}
+
 /** Decides an assignment from the batched read (laid out as assignReads), or undefined to fall back. */
 export function planAssign(
   req: AutoAssignRequest,
@@ -129,14 +165,11 @@ export function planAssign(
   results: KeyValue[][],
   now: Date,
   known: readonly (WrittenBlock | undefined)[] = [],
+  facts: InventoryFacts = inventoryFacts(inventory, host, results),
 ): FastPlan<AutoAssignResult> | undefined {
-  const nInventory = inventory.reads(host).length;
-  const snapshot = inventory.decode(results.slice(0, nInventory));
+  const { snapshot, config, pools: allPools, reservations } = facts;
   if (!snapshot.node) return undefined;
-  const config = ipamConfigOf(snapshot, results[nInventory]?.[0]);
-  let next = nInventory + 1;
-  const allPools = poolsFromResources(snapshot.pools);
-  const reservations = Reservations.fromResources(snapshot.reservations);
+  let next = facts.length;
   const owner = hostOwner(host);
   const mine = ownerString(owner);
   const conditions: KVCondition[] = [];
@@ -262,18 +295,36 @@ function plan(
   ctx: AssignContext,
   results: KeyValue[][],
   known: readonly (WrittenBlock | undefined)[],
+  view?: HostView,
 ): FastPlan<AutoAssignResult> | undefined {
   try {
-    return planAssign(ctx.req, ctx.host, ctx.blocks, ctx.inventory, results, ctx.now, known);
+    const facts = view ? factsOf(ctx, view) : undefined;
+    return planAssign(ctx.req, ctx.host, ctx.blocks, ctx.inventory, results, ctx.now, known, facts);
   } catch {
     // Whatever failed to decode or select, the general path reports it properly.
     return undefined;
   }
 }
 
+/** Each view's inventory facts, decoded on its first use: a view is never changed once made. */
+const viewFacts = new WeakMap<HostView, InventoryFacts>();
+
+function factsOf(ctx: AssignContext, view: HostView): InventoryFacts {
+  let facts = viewFacts.get(view);
+  if (!facts) {
+    facts = inventoryFacts(ctx.inventory, ctx.host, view.results);
+    viewFacts.set(view, facts);
+  }
+  return facts;
+}
+
 /** Remembers what a read saw of the inventory and the affinities, for the next allocation. */
-function rememberView(ctx: AssignContext, reads: readonly KVRead[], read: KVReadManyResult): void {
-  if (!ctx.memory) return;
+function rememberView(
+  ctx: AssignContext,
+  reads: readonly KVRead[],
+  read: KVReadManyResult,
+): HostView | undefined {
+  if (!ctx.memory) return undefined;
   const head = ctx.inventory.reads(ctx.host).length + 1;
   const owner = hostOwner(ctx.host);
   const affinityKeys = new Set(ctx.blocks.map((b) => affinityKey(owner, b.cidr)));
@@ -282,12 +333,14 @@ function rememberView(ctx: AssignContext, reads: readonly KVRead[], read: KVRead
     const found = read.results[i]?.[0];
     if ("key" in r && affinityKeys.has(r.key) && found) affinities.set(r.key, found);
   });
-  ctx.memory.views.set(ctx.host, {
+  const view: HostView = {
     revision: read.revision,
     reads: reads.slice(0, head),
     results: read.results.slice(0, head),
     affinities,
-  });
+  };
+  ctx.memory.views.set(ctx.host, view);
+  return view;
 }
 
 function remember(ctx: AssignContext, planned: FastPlan<AutoAssignResult>, revision: string): void {
@@ -311,8 +364,8 @@ async function planAndCommit(
   read: KVReadManyResult,
   known: readonly (WrittenBlock | undefined)[],
 ): Promise<AutoAssignResult | undefined | "conflict"> {
-  rememberView(ctx, reads, read);
-  const planned = plan(ctx, read.results, known);
+  const view = rememberView(ctx, reads, read);
+  const planned = plan(ctx, read.results, known, view);
   if (!planned) return undefined;
   const committed = await ctx.kv.commit(planned.conditions, planned.writes);
   if (!committed.succeeded) return "conflict";
@@ -343,7 +396,7 @@ async function oneTransaction(
     ...ctx.blocks.map((b) => [view.affinities.get(affinityKey(owner, b.cidr))!]),
     ...(ctx.req.handleId ? [[]] : []),
   ];
-  const optimistic = plan(ctx, assumed, known);
+  const optimistic = plan(ctx, assumed, known, view);
   if (!optimistic) return undefined;
   const conditions = [...guards, ...optimistic.conditions];
   const fullReads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId);
