@@ -12,7 +12,7 @@
  */
 import type { KeyValue, KVCondition, KVRead, KVReadManyResult, KVStore, KVWrite } from "../datastore/kv.js";
 import { type CIDR, cidrContains, formatCIDR, formatIP, networkAddress, parseCIDR } from "../lib/net.js";
-import { decodeAffinity, isConfirmed } from "./affinity.js";
+import { type BlockAffinity, decodeAffinity, isConfirmed } from "./affinity.js";
 import type { AutoAssignRequest, AutoAssignResult, IPAMAssignments } from "./assign.js";
 import {
   type AllocationBlock,
@@ -76,10 +76,37 @@ export function recordHints(hints: BlockHints, host: string, result: AutoAssignR
   }
 }
 
+/** A hinted block and the keys an allocation in it reads and writes. */
 interface HintedBlock {
   family: 4 | 6;
   cidr: CIDR;
   num: number;
+  /** The block's key, its affinity's key for the host, and its CIDR as a handle names it. */
+  key: string;
+  affinityKey: string;
+  text: string;
+}
+
+type HintedKeys = Pick<HintedBlock, "cidr" | "key" | "affinityKey" | "text">;
+
+/**
+ * Parsed hints by host and hint text. A host's hint changes once per block (every 64 addresses
+ * or so), so parsing it and formatting its keys on every allocation was wasted work.
+ */
+const hintKeys = new Map<string, HintedKeys | undefined>();
+const HINT_CACHE_LIMIT = 256;
+
+function keysOfHint(host: string, family: 4 | 6, text: string): HintedKeys | undefined {
+  const id = `${host}\n${text}`;
+  if (hintKeys.has(id)) return hintKeys.get(id);
+  const cidr = parseCIDR(text);
+  const keys =
+    cidr && cidr.family === family
+      ? { cidr, key: blockKey(cidr), affinityKey: affinityKey(hostOwner(host), cidr), text: formatCIDR(cidr) }
+      : undefined;
+  if (hintKeys.size >= HINT_CACHE_LIMIT) hintKeys.clear();
+  hintKeys.set(id, keys);
+  return keys;
 }
 
 /** Which blocks an AutoAssign would try first; undefined when the fast path does not apply. */
@@ -96,9 +123,9 @@ export function hintedBlocks(
   ] as const) {
     if (num <= 0) continue;
     const text = hints.get(host, family);
-    const cidr = text ? parseCIDR(text) : undefined;
-    if (!cidr || cidr.family !== family) return undefined;
-    out.push({ family, cidr, num });
+    const keys = text ? keysOfHint(host, family, text) : undefined;
+    if (!keys) return undefined;
+    out.push({ family, num, ...keys });
   }
   return out.length > 0 ? out : undefined;
 }
@@ -114,14 +141,10 @@ export function assignReads(
   handleId: string | undefined,
   known: readonly (WrittenBlock | undefined)[] = [],
 ): KVRead[] {
-  const owner = hostOwner(host);
   return [
     ...inventory.reads(host),
     { key: CONFIG_KEY },
-    ...blocks.flatMap((b, i) => [
-      ...(known[i] ? [] : [{ key: blockKey(b.cidr) }]),
-      { key: affinityKey(owner, b.cidr) },
-    ]),
+    ...blocks.flatMap((b, i) => [...(known[i] ? [] : [{ key: b.key }]), { key: b.affinityKey }]),
     ...(handleId ? [{ key: handleKey(handleId) }] : []),
   ];
 }
@@ -154,6 +177,27 @@ export function inventoryFacts(
     pools: poolsFromResources(snapshot.pools),
     reservations: Reservations.fromResources(snapshot.reservations),
   };
+}
+
+/** Whether a stored block is the hinted one (a block stored under another's key is the general path's). */
+function sameBlock(stored: CIDR, hinted: CIDR): boolean {
+  return (
+    stored.family === hinted.family &&
+    stored.prefix === hinted.prefix &&
+    stored.address === networkAddress(hinted)
+  );
+}
+
+/** Affinities as decoded, by the KeyValue read: a host view hands the same one to every allocation. */
+const decodedAffinities = new WeakMap<KeyValue, BlockAffinity>();
+
+function affinityOf(kv: KeyValue): BlockAffinity {
+  let affinity = decodedAffinities.get(kv);
+  if (!affinity) {
+    affinity = decodeAffinity(kv.value);
+    decodedAffinities.set(kv, affinity);
+  }
+  return affinity;
 }
 
 /** Decides an assignment from the batched read (laid out as assignReads), or undefined to fall back. */
@@ -199,10 +243,10 @@ export function planAssign(
     const blockKV = cached ? undefined : results[next++]?.[0];
     const affinityKV = results[next++]?.[0];
     if (!(cached || blockKV) || !affinityKV) return undefined;
-    const affinity = decodeAffinity(affinityKV.value);
+    const affinity = affinityOf(affinityKV);
     if (!isConfirmed(affinity) || affinity.deleted) return undefined;
     const block = cached ? cached.block : decodeBlock(blockKV!.value);
-    if (block.affinity !== mine) return undefined;
+    if (block.affinity !== mine || !sameBlock(block.cidr, hinted.cidr)) return undefined;
     garbageCollect(block, config.ipCooldownSeconds, now);
     const reserved = reservations.forBlock(block.cidr);
     const ords = allocateFromBlock(block, {
@@ -215,7 +259,7 @@ export function planAssign(
     if (ords.length < hinted.num) return undefined;
     // Every block write bumps the sequence number, as IPAMStore.updateBlock does.
     block.sequenceNumber += 1n;
-    const key = blockKey(hinted.cidr);
+    const key = hinted.key;
     conditions.push(
       { key, modRevision: cached ? cached.modRevision : blockKV!.modRevision },
       { key: affinityKV.key, modRevision: affinityKV.modRevision },
@@ -224,7 +268,7 @@ export function planAssign(
     planned.push({ key, block });
     const out: IPAMAssignments = hinted.family === 4 ? result.ipv4 : result.ipv6;
     out.ips.push(...ords.map((o) => ordinalToCIDRText(block, o)));
-    incrementHandle(handle, formatCIDR(block.cidr), ords.length);
+    incrementHandle(handle, hinted.text, ords.length);
   }
   if (handleId) {
     const key = handleKey(handleId);
@@ -261,14 +305,13 @@ export async function fastAutoAssign(
 ): Promise<AutoAssignResult | undefined> {
   const blocks = hintedBlocks(req, host, hints);
   if (!blocks) return undefined;
-  const known = blocks.map((b) => memory?.written.take(blockKey(b.cidr)));
+  const known = blocks.map((b) => memory?.written.take(b.key));
   const ctx: AssignContext = { kv, inventory, req, host, blocks, now, memory };
   const view = memory?.views.get(host);
-  const owner = hostOwner(host);
   if (
     view &&
     known.every((k) => k !== undefined) &&
-    blocks.every((b) => view.affinities.has(affinityKey(owner, b.cidr)))
+    blocks.every((b) => view.affinities.has(b.affinityKey))
   ) {
     return oneTransaction(ctx, view, known);
   }
@@ -326,8 +369,7 @@ function rememberView(
 ): HostView | undefined {
   if (!ctx.memory) return undefined;
   const head = ctx.inventory.reads(ctx.host).length + 1;
-  const owner = hostOwner(ctx.host);
-  const affinityKeys = new Set(ctx.blocks.map((b) => affinityKey(owner, b.cidr)));
+  const affinityKeys = new Set(ctx.blocks.map((b) => b.affinityKey));
   const affinities = new Map<string, KeyValue>();
   reads.forEach((r, i) => {
     const found = read.results[i]?.[0];
@@ -390,10 +432,9 @@ async function oneTransaction(
     const r = await readThenCommit(ctx, known);
     return r === "conflict" ? undefined : r;
   }
-  const owner = hostOwner(ctx.host);
   const assumed: KeyValue[][] = [
     ...view.results,
-    ...ctx.blocks.map((b) => [view.affinities.get(affinityKey(owner, b.cidr))!]),
+    ...ctx.blocks.map((b) => [view.affinities.get(b.affinityKey)!]),
     ...(ctx.req.handleId ? [[]] : []),
   ];
   const optimistic = plan(ctx, assumed, known, view);
