@@ -140,10 +140,11 @@ export function assignReads(
   blocks: readonly HintedBlock[],
   handleId: string | undefined,
   known: readonly (WrittenBlock | undefined)[] = [],
+  /** The inventory and v2 config reads, when a view already holds them. */
+  head: readonly KVRead[] = [...inventory.reads(host), { key: CONFIG_KEY }],
 ): KVRead[] {
   return [
-    ...inventory.reads(host),
-    { key: CONFIG_KEY },
+    ...head,
     ...blocks.flatMap((b, i) => [...(known[i] ? [] : [{ key: b.key }]), { key: b.affinityKey }]),
     ...(handleId ? [{ key: handleKey(handleId) }] : []),
   ];
@@ -440,7 +441,7 @@ async function oneTransaction(
   const optimistic = plan(ctx, assumed, known, view);
   if (!optimistic) return undefined;
   const conditions = [...guards, ...optimistic.conditions];
-  const fullReads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId);
+  const fullReads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId, [], view.reads);
   const committed = await ctx.kv.commit(conditions, optimistic.writes, fullReads);
   if (committed.succeeded) {
     remember(ctx, optimistic, committed.revision);
