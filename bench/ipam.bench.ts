@@ -71,14 +71,18 @@ async function rate(lanes: number, op: (lane: number, i: number) => Promise<void
 }
 
 /** Sequential CAS updates of one key per lane, each lane on its own connection. */
-async function casRate(endpoint: string, lanes: number): Promise<number> {
+async function casRate(endpoint: string, lanes: number, etcdCpu?: EtcdCpu): Promise<number> {
   const kvs = Array.from({ length: lanes }, () => new EtcdKV({ endpoints: [endpoint] }));
   const revs = await Promise.all(kvs.map((kv, lane) => kv.put(`/bench/cas/${lane}`, "0")));
+  let ops = 0;
+  const before = cpuMs(etcdCpu?.pid);
   try {
     return await rate(lanes, async (lane, i) => {
       revs[lane] = await kvs[lane]!.update(`/bench/cas/${lane}`, String(i), revs[lane]!);
+      ops++;
     });
   } finally {
+    etcdCpu?.perOp.push((cpuMs(etcdCpu.pid) - before) / ops);
     await Promise.all(kvs.map((kv) => kv.close()));
   }
 }
@@ -92,8 +96,14 @@ interface AllocOptions {
   collect?: string[];
   /** Receives this process's CPU time per allocation (ms): the client's cost, etcd's excluded. */
   cpuPerOp?: number[];
-  /** Receives etcd's CPU time per allocation (ms), with the pid of the etcd to watch. */
-  etcdCpu?: { pid: number | undefined; perOp: number[] };
+  /** Receives etcd's CPU time per allocation (ms). */
+  etcdCpu?: EtcdCpu;
+}
+
+/** The etcd to watch, and its CPU time per operation (ms) in each measurement. */
+interface EtcdCpu {
+  pid: number | undefined;
+  perOp: number[];
 }
 
 const openKV = (endpoint: string, client: "grpc" | "http"): KVStore =>
@@ -202,12 +212,14 @@ const bench: BenchModule = {
       const handedOut: string[] = [];
       const cpuFast: number[] = [];
       const cpuGeneral: number[] = [];
-      const etcdCpu = { pid: etcdPid(etcd.dataDir), perOp: [] as number[] };
+      const pid = etcdPid(etcd.dataDir);
+      const etcdCpu: EtcdCpu = { pid, perOp: [] };
+      const etcdCpuCas: EtcdCpu = { pid, perOp: [] };
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       const ep = etcd.endpoint;
       const r = await interleaved({
         cas1: () => casRate(ep, 1),
-        cas8: () => casRate(ep, HOSTS),
+        cas8: () => casRate(ep, HOSTS, etcdCpuCas),
         general1: async () => allocRate(ep, await newHosts(1), 1),
         general8: async () => allocRate(ep, await newHosts(HOSTS), 1, { cpuPerOp: cpuGeneral }),
         fast1Grpc: async () => allocRate(ep, await newHosts(1), 1, { fast: true, client: "grpc" }),
@@ -286,9 +298,18 @@ const bench: BenchModule = {
         },
         {
           name: `etcd's CPU per AutoAssign, ${HOSTS} hosts, fast path, gRPC`,
-          value: etcdCpu.pid === undefined ? Number.NaN : mean(etcdCpu.perOp),
+          value: pid === undefined ? Number.NaN : mean(etcdCpu.perOp),
           unit: "ms",
           baseline: { name: "client CPU per AutoAssign (above)", value: mean(cpuFast) },
+        },
+        {
+          name: `etcd's CPU per AutoAssign, ${HOSTS} hosts, fast path, gRPC`,
+          value: pid === undefined ? Number.NaN : mean(etcdCpu.perOp),
+          unit: "ms",
+          baseline: {
+            name: `etcd's CPU per CAS txn, ${HOSTS} clients`,
+            value: pid === undefined ? Number.NaN : mean(etcdCpuCas.perOp),
+          },
         },
         {
           name: "etcd requests per AutoAssign, fast path",
