@@ -90,14 +90,14 @@ interface HintedBlock {
 type HintedKeys = Pick<HintedBlock, "cidr" | "key" | "affinityKey" | "text">;
 
 /**
- * Parsed hints by host and hint text. A host's hint changes once per block (every 64 addresses
+ * Parsed hints by host, family and hint text. A host's hint changes once per block (every 64 addresses
  * or so), so parsing it and formatting its keys on every allocation was wasted work.
  */
 const hintKeys = new Map<string, HintedKeys | undefined>();
 const HINT_CACHE_LIMIT = 256;
 
 function keysOfHint(host: string, family: 4 | 6, text: string): HintedKeys | undefined {
-  const id = `${host}\n${text}`;
+  const id = `${host}\n${family}\n${text}`;
   if (hintKeys.has(id)) return hintKeys.get(id);
   const cidr = parseCIDR(text);
   const keys =
