@@ -303,7 +303,7 @@ const bench: BenchModule = {
           baseline: { name: "client CPU per AutoAssign (above)", value: mean(cpuFast) },
         },
         {
-          name: `etcd's CPU per AutoAssign, ${HOSTS} hosts, fast path, gRPC`,
+          name: "etcd's CPU per AutoAssign, against a plain CAS",
           value: pid === undefined ? Number.NaN : mean(etcdCpu.perOp),
           unit: "ms",
           baseline: {
