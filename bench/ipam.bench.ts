@@ -6,6 +6,8 @@
  * (block hints, as the CNI plugin uses them) is measured against the general path in the same
  * run, with its round trips per allocation counted and its results checked for duplicates.
  */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import type { Resource } from "../src/api/meta.js";
 import { EtcdHttpKV } from "../src/datastore/etcd-http/index.js";
@@ -24,6 +26,34 @@ const res = (kind: string, name: string, spec: Record<string, unknown>): Resourc
   spec,
 });
 
+/** The etcd process serving `dataDir` (the test harness does not say), for its CPU time. */
+function etcdPid(dataDir: string): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv[0]?.endsWith("etcd") && argv.includes(dataDir)) return Number(entry);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return undefined;
+}
+
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/** CPU time (user + system, ms) a process has used so far; 0 when it cannot be read. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 /** Runs `op` in `lanes` sequential loops for SECONDS; returns completed ops per second. */
 async function rate(lanes: number, op: (lane: number, i: number) => Promise<void>): Promise<number> {
   const deadline = performance.now() + SECONDS * 1000;
@@ -41,14 +71,18 @@ async function rate(lanes: number, op: (lane: number, i: number) => Promise<void
 }
 
 /** Sequential CAS updates of one key per lane, each lane on its own connection. */
-async function casRate(endpoint: string, lanes: number): Promise<number> {
+async function casRate(endpoint: string, lanes: number, etcdCpu?: EtcdCpu): Promise<number> {
   const kvs = Array.from({ length: lanes }, () => new EtcdKV({ endpoints: [endpoint] }));
   const revs = await Promise.all(kvs.map((kv, lane) => kv.put(`/bench/cas/${lane}`, "0")));
+  let ops = 0;
+  const before = cpuMs(etcdCpu?.pid);
   try {
     return await rate(lanes, async (lane, i) => {
       revs[lane] = await kvs[lane]!.update(`/bench/cas/${lane}`, String(i), revs[lane]!);
+      ops++;
     });
   } finally {
+    etcdCpu?.perOp.push((cpuMs(etcdCpu.pid) - before) / ops);
     await Promise.all(kvs.map((kv) => kv.close()));
   }
 }
@@ -62,6 +96,14 @@ interface AllocOptions {
   collect?: string[];
   /** Receives this process's CPU time per allocation (ms): the client's cost, etcd's excluded. */
   cpuPerOp?: number[];
+  /** Receives etcd's CPU time per allocation (ms). */
+  etcdCpu?: EtcdCpu;
+}
+
+/** The etcd to watch, and its CPU time per operation (ms) in each measurement. */
+interface EtcdCpu {
+  pid: number | undefined;
+  perOp: number[];
 }
 
 const openKV = (endpoint: string, client: "grpc" | "http"): KVStore =>
@@ -87,6 +129,7 @@ async function allocRate(
     );
     let ops = 0;
     const cpu = process.cpuUsage();
+    const etcdBefore = cpuMs(opts.etcdCpu?.pid);
     const perSecond = await rate(hosts.length * inFlightPerHost, async (lane, i) => {
       const host = lane % hosts.length;
       const r = await clients[host]!.autoAssign(
@@ -98,6 +141,7 @@ async function allocRate(
     });
     const used = process.cpuUsage(cpu);
     opts.cpuPerOp?.push((used.user + used.system) / 1000 / ops);
+    opts.etcdCpu?.perOp.push((cpuMs(opts.etcdCpu.pid) - etcdBefore) / ops);
     return perSecond;
   } finally {
     await Promise.all(stores.map((s) => s.close()));
@@ -168,11 +212,14 @@ const bench: BenchModule = {
       const handedOut: string[] = [];
       const cpuFast: number[] = [];
       const cpuGeneral: number[] = [];
+      const pid = etcdPid(etcd.dataDir);
+      const etcdCpu: EtcdCpu = { pid, perOp: [] };
+      const etcdCpuCas: EtcdCpu = { pid, perOp: [] };
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       const ep = etcd.endpoint;
       const r = await interleaved({
         cas1: () => casRate(ep, 1),
-        cas8: () => casRate(ep, HOSTS),
+        cas8: () => casRate(ep, HOSTS, etcdCpuCas),
         general1: async () => allocRate(ep, await newHosts(1), 1),
         general8: async () => allocRate(ep, await newHosts(HOSTS), 1, { cpuPerOp: cpuGeneral }),
         fast1Grpc: async () => allocRate(ep, await newHosts(1), 1, { fast: true, client: "grpc" }),
@@ -183,6 +230,7 @@ const bench: BenchModule = {
             client: "grpc",
             collect: handedOut,
             cpuPerOp: cpuFast,
+            etcdCpu,
           }),
         fast8Http: async () =>
           allocRate(ep, await newHosts(HOSTS), 1, { fast: true, client: "http", collect: handedOut }),
@@ -199,7 +247,8 @@ const bench: BenchModule = {
         `  (load average ${loadavg()
           .map((l) => l.toFixed(1))
           .join(" ")}; each figure the mean of ${ROUNDS} interleaved ${SECONDS} s runs; ` +
-          `fast path on ${HOSTS} hosts handed out ${handedOut.length} addresses, ${duplicates} duplicates)`,
+          `fast path on ${HOSTS} hosts handed out ${handedOut.length} addresses, ${duplicates} duplicates; ` +
+          "etcd as the tests run it: one member, fsync on)",
       );
       if (duplicates > 0) throw new Error(`the fast path handed out ${duplicates} duplicate addresses`);
       return [
@@ -246,6 +295,21 @@ const bench: BenchModule = {
           value: mean(cpuFast),
           unit: "ms",
           baseline: { name: "general path, gRPC", value: mean(cpuGeneral) },
+        },
+        {
+          name: `etcd's CPU per AutoAssign, ${HOSTS} hosts, fast path, gRPC`,
+          value: pid === undefined ? Number.NaN : mean(etcdCpu.perOp),
+          unit: "ms",
+          baseline: { name: "client CPU per AutoAssign (above)", value: mean(cpuFast) },
+        },
+        {
+          name: "etcd's CPU per AutoAssign, against a plain CAS",
+          value: pid === undefined ? Number.NaN : mean(etcdCpu.perOp),
+          unit: "ms",
+          baseline: {
+            name: `etcd's CPU per CAS txn, ${HOSTS} clients`,
+            value: pid === undefined ? Number.NaN : mean(etcdCpuCas.perOp),
+          },
         },
         {
           name: "etcd requests per AutoAssign, fast path",

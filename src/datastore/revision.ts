@@ -41,8 +41,8 @@ export function nextRevision(revision: string): string {
  * A compare-and-swap guard: revision 0 would match an absent key, turning an update into a
  * create, so only revisions of real writes are accepted.
  */
-export function requirePositiveRevision(text: string): void {
-  if (parseRevision(text, "modRevision") <= 0n) {
-    throw new InvalidRequestError(`invalid modRevision '${text}': must be positive`);
-  }
+export function requirePositiveRevision(text: string): bigint {
+  const value = parseRevision(text, "modRevision");
+  if (value <= 0n) throw new InvalidRequestError(`invalid modRevision '${text}': must be positive`);
+  return value;
 }

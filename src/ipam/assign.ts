@@ -309,8 +309,7 @@ export class Assigner {
    */
   async #findUsableBlock(run: FamilyRun): Promise<{ cidr: CIDR; ours: boolean }> {
     const gc = this.#gc(run);
-    const blocks = await this.ctx.store.listBlocks(gc);
-    const byCidr = new Map(blocks.map((b) => [formatCIDR(b.value.cidr), b]));
+    const byCidr = await this.ctx.store.blockIndex(gc);
     const mine = ownerString(run.owner);
     const reclaimable: Versioned<AllocationBlock>[] = [];
     for (const pool of run.pools) {
@@ -323,7 +322,7 @@ export class Assigner {
         }
         const reserved = run.reservations.forBlock(cidr);
         if (reserved.full) continue;
-        const b = byCidr.get(formatCIDR(cidr));
+        const b = byCidr.get(cidr);
         if (!b) return { cidr, ours: false };
         const free = freeCount(b.value, reserved.isReserved);
         if (b.value.affinity === mine && free > 0) return { cidr, ours: true };

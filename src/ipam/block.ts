@@ -424,13 +424,25 @@ export function decodeBlock(text: string): AllocationBlock {
   return block;
 }
 
-function encodeAttribute(rec: AllocationAttribute): Record<string, unknown> {
-  return {
-    handle_id: rec.handle_id,
-    secondary: rec.secondary,
-    alternateOwnerAttrs: rec.alternateOwnerAttrs,
-    releasedAt: rec.releasedAt,
-  };
+/**
+ * Each record's JSON, kept: a block is rewritten on every allocation but only its newest record
+ * is new, so re-encoding all of them made the writes of a block quadratic. Records are never
+ * changed once in a block (release and allocation push new ones), so the text stays right.
+ */
+const encodedAttributes = new WeakMap<AllocationAttribute, string>();
+
+function encodeAttribute(rec: AllocationAttribute): string {
+  let text = encodedAttributes.get(rec);
+  if (text === undefined) {
+    text = JSON.stringify({
+      handle_id: rec.handle_id,
+      secondary: rec.secondary,
+      alternateOwnerAttrs: rec.alternateOwnerAttrs,
+      releasedAt: rec.releasedAt,
+    });
+    encodedAttributes.set(rec, text);
+  }
+  return text;
 }
 
 /**
@@ -451,7 +463,7 @@ export function encodeBlock(block: AllocationBlock): string {
   return (
     `{"cidr":${JSON.stringify(formatCIDR(block.cidr))},"affinity":${JSON.stringify(block.affinity)}${claimTime}` +
     `,"allocations":${JSON.stringify(block.allocations)},"unallocated":${JSON.stringify(block.unallocated)}` +
-    `,"attributes":${JSON.stringify(block.attributes.map(encodeAttribute))}` +
+    `,"attributes":[${block.attributes.map(encodeAttribute).join(",")}]` +
     `,"sequenceNumber":${block.sequenceNumber},"sequenceNumberForAllocation":{${seq}},"deleted":${block.deleted}}`
   );
 }

@@ -12,7 +12,7 @@
  */
 import type { KeyValue, KVCondition, KVRead, KVReadManyResult, KVStore, KVWrite } from "../datastore/kv.js";
 import { type CIDR, cidrContains, formatCIDR, formatIP, networkAddress, parseCIDR } from "../lib/net.js";
-import { decodeAffinity, isConfirmed } from "./affinity.js";
+import { type BlockAffinity, decodeAffinity, isConfirmed } from "./affinity.js";
 import type { AutoAssignRequest, AutoAssignResult, IPAMAssignments } from "./assign.js";
 import {
   type AllocationBlock,
@@ -32,7 +32,13 @@ import { decodeHandle, encodeHandle, type IPAMHandle, incrementHandle } from "./
 import type { BlockHints } from "./hints.js";
 import type { InventoryReads, InventorySnapshot } from "./inventory.js";
 import { affinityKey, blockKey, CONFIG_KEY, handleKey, hostOwner, ownerString } from "./keys.js";
-import { determinePools, poolContainingCIDR, poolsFromResources, selectorMatches } from "./pools.js";
+import {
+  determinePools,
+  type IPPoolInfo,
+  poolContainingCIDR,
+  poolsFromResources,
+  selectorMatches,
+} from "./pools.js";
 import { Reservations } from "./reservations.js";
 import { type HostView, type HostViews, viewGuards } from "./views.js";
 import type { WrittenBlock, WrittenBlocks } from "./written.js";
@@ -70,10 +76,37 @@ export function recordHints(hints: BlockHints, host: string, result: AutoAssignR
   }
 }
 
+/** A hinted block and the keys an allocation in it reads and writes. */
 interface HintedBlock {
   family: 4 | 6;
   cidr: CIDR;
   num: number;
+  /** The block's key, its affinity's key for the host, and its CIDR as a handle names it. */
+  key: string;
+  affinityKey: string;
+  text: string;
+}
+
+type HintedKeys = Pick<HintedBlock, "cidr" | "key" | "affinityKey" | "text">;
+
+/**
+ * Parsed hints by host, family and hint text. A host's hint changes once per block (every 64 addresses
+ * or so), so parsing it and formatting its keys on every allocation was wasted work.
+ */
+const hintKeys = new Map<string, HintedKeys | undefined>();
+const HINT_CACHE_LIMIT = 256;
+
+function keysOfHint(host: string, family: 4 | 6, text: string): HintedKeys | undefined {
+  const id = `${host}\n${family}\n${text}`;
+  if (hintKeys.has(id)) return hintKeys.get(id);
+  const cidr = parseCIDR(text);
+  const keys =
+    cidr && cidr.family === family
+      ? { cidr, key: blockKey(cidr), affinityKey: affinityKey(hostOwner(host), cidr), text: formatCIDR(cidr) }
+      : undefined;
+  if (hintKeys.size >= HINT_CACHE_LIMIT) hintKeys.clear();
+  hintKeys.set(id, keys);
+  return keys;
 }
 
 /** Which blocks an AutoAssign would try first; undefined when the fast path does not apply. */
@@ -90,9 +123,9 @@ export function hintedBlocks(
   ] as const) {
     if (num <= 0) continue;
     const text = hints.get(host, family);
-    const cidr = text ? parseCIDR(text) : undefined;
-    if (!cidr || cidr.family !== family) return undefined;
-    out.push({ family, cidr, num });
+    const keys = text ? keysOfHint(host, family, text) : undefined;
+    if (!keys) return undefined;
+    out.push({ family, num, ...keys });
   }
   return out.length > 0 ? out : undefined;
 }
@@ -107,17 +140,65 @@ export function assignReads(
   blocks: readonly HintedBlock[],
   handleId: string | undefined,
   known: readonly (WrittenBlock | undefined)[] = [],
+  /** The inventory and v2 config reads, when a view already holds them. */
+  head: readonly KVRead[] = [...inventory.reads(host), { key: CONFIG_KEY }],
 ): KVRead[] {
-  const owner = hostOwner(host);
   return [
-    ...inventory.reads(host),
-    { key: CONFIG_KEY },
-    ...blocks.flatMap((b, i) => [
-      ...(known[i] ? [] : [{ key: blockKey(b.cidr) }]),
-      { key: affinityKey(owner, b.cidr) },
-    ]),
+    ...head,
+    ...blocks.flatMap((b, i) => [...(known[i] ? [] : [{ key: b.key }]), { key: b.affinityKey }]),
     ...(handleId ? [{ key: handleKey(handleId) }] : []),
   ];
+}
+
+/**
+ * What an assignment derives from the inventory part of a read (the inventory reads, then the
+ * v2 config). It depends only on those results, so one host's view decodes it once for every
+ * allocation planned on that view.
+ */
+export interface InventoryFacts {
+  /** How many results the inventory and the v2 config take (where the blocks' start). */
+  length: number;
+  snapshot: InventorySnapshot;
+  config: IPAMConfig;
+  pools: IPPoolInfo[];
+  reservations: Reservations;
+}
+
+export function inventoryFacts(
+  inventory: InventoryReads,
+  host: string,
+  results: KeyValue[][],
+): InventoryFacts {
+  const n = inventory.reads(host).length;
+  const snapshot = inventory.decode(results.slice(0, n));
+  return {
+    length: n + 1,
+    snapshot,
+    config: ipamConfigOf(snapshot, results[n]?.[0]),
+    pools: poolsFromResources(snapshot.pools),
+    reservations: Reservations.fromResources(snapshot.reservations),
+  };
+}
+
+/** Whether a stored block is the hinted one (a block stored under another's key is the general path's). */
+function sameBlock(stored: CIDR, hinted: CIDR): boolean {
+  return (
+    stored.family === hinted.family &&
+    stored.prefix === hinted.prefix &&
+    stored.address === networkAddress(hinted)
+  );
+}
+
+/** Affinities as decoded, by the KeyValue read: a host view hands the same one to every allocation. */
+const decodedAffinities = new WeakMap<KeyValue, BlockAffinity>();
+
+function affinityOf(kv: KeyValue): BlockAffinity {
+  let affinity = decodedAffinities.get(kv);
+  if (!affinity) {
+    affinity = decodeAffinity(kv.value);
+    decodedAffinities.set(kv, affinity);
+  }
+  return affinity;
 }
 
 /** Decides an assignment from the batched read (laid out as assignReads), or undefined to fall back. */
@@ -129,14 +210,11 @@ export function planAssign(
   results: KeyValue[][],
   now: Date,
   known: readonly (WrittenBlock | undefined)[] = [],
+  facts: InventoryFacts = inventoryFacts(inventory, host, results),
 ): FastPlan<AutoAssignResult> | undefined {
-  const nInventory = inventory.reads(host).length;
-  const snapshot = inventory.decode(results.slice(0, nInventory));
+  const { snapshot, config, pools: allPools, reservations } = facts;
   if (!snapshot.node) return undefined;
-  const config = ipamConfigOf(snapshot, results[nInventory]?.[0]);
-  let next = nInventory + 1;
-  const allPools = poolsFromResources(snapshot.pools);
-  const reservations = Reservations.fromResources(snapshot.reservations);
+  let next = facts.length;
   const owner = hostOwner(host);
   const mine = ownerString(owner);
   const conditions: KVCondition[] = [];
@@ -166,10 +244,10 @@ export function planAssign(
     const blockKV = cached ? undefined : results[next++]?.[0];
     const affinityKV = results[next++]?.[0];
     if (!(cached || blockKV) || !affinityKV) return undefined;
-    const affinity = decodeAffinity(affinityKV.value);
+    const affinity = affinityOf(affinityKV);
     if (!isConfirmed(affinity) || affinity.deleted) return undefined;
     const block = cached ? cached.block : decodeBlock(blockKV!.value);
-    if (block.affinity !== mine) return undefined;
+    if (block.affinity !== mine || !sameBlock(block.cidr, hinted.cidr)) return undefined;
     garbageCollect(block, config.ipCooldownSeconds, now);
     const reserved = reservations.forBlock(block.cidr);
     const ords = allocateFromBlock(block, {
@@ -182,7 +260,7 @@ export function planAssign(
     if (ords.length < hinted.num) return undefined;
     // Every block write bumps the sequence number, as IPAMStore.updateBlock does.
     block.sequenceNumber += 1n;
-    const key = blockKey(hinted.cidr);
+    const key = hinted.key;
     conditions.push(
       { key, modRevision: cached ? cached.modRevision : blockKV!.modRevision },
       { key: affinityKV.key, modRevision: affinityKV.modRevision },
@@ -191,7 +269,7 @@ export function planAssign(
     planned.push({ key, block });
     const out: IPAMAssignments = hinted.family === 4 ? result.ipv4 : result.ipv6;
     out.ips.push(...ords.map((o) => ordinalToCIDRText(block, o)));
-    incrementHandle(handle, formatCIDR(block.cidr), ords.length);
+    incrementHandle(handle, hinted.text, ords.length);
   }
   if (handleId) {
     const key = handleKey(handleId);
@@ -228,14 +306,13 @@ export async function fastAutoAssign(
 ): Promise<AutoAssignResult | undefined> {
   const blocks = hintedBlocks(req, host, hints);
   if (!blocks) return undefined;
-  const known = blocks.map((b) => memory?.written.take(blockKey(b.cidr)));
+  const known = blocks.map((b) => memory?.written.take(b.key));
   const ctx: AssignContext = { kv, inventory, req, host, blocks, now, memory };
   const view = memory?.views.get(host);
-  const owner = hostOwner(host);
   if (
     view &&
     known.every((k) => k !== undefined) &&
-    blocks.every((b) => view.affinities.has(affinityKey(owner, b.cidr)))
+    blocks.every((b) => view.affinities.has(b.affinityKey))
   ) {
     return oneTransaction(ctx, view, known);
   }
@@ -262,32 +339,51 @@ function plan(
   ctx: AssignContext,
   results: KeyValue[][],
   known: readonly (WrittenBlock | undefined)[],
+  view?: HostView,
 ): FastPlan<AutoAssignResult> | undefined {
   try {
-    return planAssign(ctx.req, ctx.host, ctx.blocks, ctx.inventory, results, ctx.now, known);
+    const facts = view ? factsOf(ctx, view) : undefined;
+    return planAssign(ctx.req, ctx.host, ctx.blocks, ctx.inventory, results, ctx.now, known, facts);
   } catch {
     // Whatever failed to decode or select, the general path reports it properly.
     return undefined;
   }
 }
 
+/** Each view's inventory facts, decoded on its first use: a view is never changed once made. */
+const viewFacts = new WeakMap<HostView, InventoryFacts>();
+
+function factsOf(ctx: AssignContext, view: HostView): InventoryFacts {
+  let facts = viewFacts.get(view);
+  if (!facts) {
+    facts = inventoryFacts(ctx.inventory, ctx.host, view.results);
+    viewFacts.set(view, facts);
+  }
+  return facts;
+}
+
 /** Remembers what a read saw of the inventory and the affinities, for the next allocation. */
-function rememberView(ctx: AssignContext, reads: readonly KVRead[], read: KVReadManyResult): void {
-  if (!ctx.memory) return;
+function rememberView(
+  ctx: AssignContext,
+  reads: readonly KVRead[],
+  read: KVReadManyResult,
+): HostView | undefined {
+  if (!ctx.memory) return undefined;
   const head = ctx.inventory.reads(ctx.host).length + 1;
-  const owner = hostOwner(ctx.host);
-  const affinityKeys = new Set(ctx.blocks.map((b) => affinityKey(owner, b.cidr)));
+  const affinityKeys = new Set(ctx.blocks.map((b) => b.affinityKey));
   const affinities = new Map<string, KeyValue>();
   reads.forEach((r, i) => {
     const found = read.results[i]?.[0];
     if ("key" in r && affinityKeys.has(r.key) && found) affinities.set(r.key, found);
   });
-  ctx.memory.views.set(ctx.host, {
+  const view: HostView = {
     revision: read.revision,
     reads: reads.slice(0, head),
     results: read.results.slice(0, head),
     affinities,
-  });
+  };
+  ctx.memory.views.set(ctx.host, view);
+  return view;
 }
 
 function remember(ctx: AssignContext, planned: FastPlan<AutoAssignResult>, revision: string): void {
@@ -311,8 +407,8 @@ async function planAndCommit(
   read: KVReadManyResult,
   known: readonly (WrittenBlock | undefined)[],
 ): Promise<AutoAssignResult | undefined | "conflict"> {
-  rememberView(ctx, reads, read);
-  const planned = plan(ctx, read.results, known);
+  const view = rememberView(ctx, reads, read);
+  const planned = plan(ctx, read.results, known, view);
   if (!planned) return undefined;
   const committed = await ctx.kv.commit(planned.conditions, planned.writes);
   if (!committed.succeeded) return "conflict";
@@ -337,16 +433,15 @@ async function oneTransaction(
     const r = await readThenCommit(ctx, known);
     return r === "conflict" ? undefined : r;
   }
-  const owner = hostOwner(ctx.host);
   const assumed: KeyValue[][] = [
     ...view.results,
-    ...ctx.blocks.map((b) => [view.affinities.get(affinityKey(owner, b.cidr))!]),
+    ...ctx.blocks.map((b) => [view.affinities.get(b.affinityKey)!]),
     ...(ctx.req.handleId ? [[]] : []),
   ];
-  const optimistic = plan(ctx, assumed, known);
+  const optimistic = plan(ctx, assumed, known, view);
   if (!optimistic) return undefined;
   const conditions = [...guards, ...optimistic.conditions];
-  const fullReads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId);
+  const fullReads = assignReads(ctx.inventory, ctx.host, ctx.blocks, ctx.req.handleId, [], view.reads);
   const committed = await ctx.kv.commit(conditions, optimistic.writes, fullReads);
   if (committed.succeeded) {
     remember(ctx, optimistic, committed.revision);

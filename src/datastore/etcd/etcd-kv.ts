@@ -2,7 +2,7 @@
  * KVStore on etcd v3: create/update/delete are single transactions with a version or
  * mod_revision guard, so a losing writer learns why (exists / missing / conflict) atomically.
  */
-import { Etcd3, type ICompare, type IKeyValue, type IRequestOp, type ITxnResponse } from "etcd3";
+import { castGrpcError, Etcd3, EtcdInvalidAuthTokenError, isRecoverableError } from "etcd3";
 import { ResourceAlreadyExistsError, ResourceNotFoundError, UpdateConflictError } from "../errors.js";
 import type {
   KeyValue,
@@ -19,15 +19,90 @@ import type {
 import { parseRevision, requirePositiveRevision } from "../revision.js";
 import { prefixRangeEnd, toKeyValue } from "./convert.js";
 import { translateEtcdError } from "./errors.js";
-import { buildClientOptions, type EtcdKVOptions } from "./options.js";
+import { buildClientOptions, DEFAULT_REQUEST_TIMEOUT_MS, type EtcdKVOptions } from "./options.js";
+import {
+  decodeTxnResponse,
+  encodeTxn,
+  type WireCompare,
+  type WireOp,
+  type WireTxn,
+  type WireTxnResponse,
+} from "./txn-wire.js";
 import { EtcdWatch, type WatchStream } from "./watch.js";
 
 interface WatchStub {
   watch(metadata: unknown, options: object): WatchStream;
 }
 
-/** Exposes a raw watch stream, which etcd3 keeps behind its self-reconnecting Watcher. */
+/** The part of grpc-js's Client a raw unary call uses. */
+interface UnaryStub {
+  makeUnaryRequest(
+    method: string,
+    serialize: (b: Buffer) => Buffer,
+    deserialize: (b: Buffer) => Buffer,
+    argument: Buffer,
+    metadata: unknown,
+    options: { deadline: number },
+    callback: (err: Error | null, res?: Buffer) => void,
+  ): unknown;
+}
+
+const same = (b: Buffer) => b;
+
+/**
+ * Exposes a raw watch stream, which etcd3 keeps behind its self-reconnecting Watcher, and a raw
+ * Txn call that takes and returns protobuf bytes (see txn-wire.ts), on etcd3's connections and
+ * auth token.
+ */
 class Client extends Etcd3 {
+  /** One Txn on the first endpoint that answers, as etcd3 would send it; the encoded response. */
+  async rawTxn(request: Buffer, timeoutMs: number, endpoints: number): Promise<Buffer> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < endpoints; attempt++) {
+      try {
+        return await this.rawTxnOnce(request, timeoutMs);
+      } catch (err) {
+        if (err instanceof EtcdInvalidAuthTokenError) {
+          // etcd3 does the same on its own calls: fetch a new token and try again.
+          (
+            this.pool as unknown as { authenticator: { invalidateMetadata(): void } }
+          ).authenticator.invalidateMetadata();
+          return this.rawTxnOnce(request, timeoutMs);
+        }
+        lastError = err;
+        if (!(err instanceof Error) || !isRecoverableError(err)) throw err;
+      }
+    }
+    throw lastError;
+  }
+
+  private rawTxnOnce(request: Buffer, timeoutMs: number): Promise<Buffer> {
+    return this.pool.withConnection(
+      "KV",
+      ({ client, metadata }) =>
+        new Promise<Buffer>((resolve, reject) => {
+          // grpc-js captures the caller's stack on every call (new Error()) only to append it to
+          // a failure's message; on the allocation path that capture cost more than the rest of
+          // grpc-js's call setup. Our errors name the endpoint and etcd's message instead.
+          const limit = Error.stackTraceLimit;
+          Error.stackTraceLimit = 0;
+          try {
+            (client as unknown as UnaryStub).makeUnaryRequest(
+              "/etcdserverpb.KV/Txn",
+              same,
+              same,
+              request,
+              metadata,
+              { deadline: Date.now() + timeoutMs },
+              (err, res) => (err ? reject(castGrpcError(err)) : resolve(res!)),
+            );
+          } finally {
+            Error.stackTraceLimit = limit;
+          }
+        }),
+    );
+  }
+
   openWatchStream(): Promise<WatchStream> {
     return this.pool.withConnection("Watch", ({ client, metadata }) => {
       const md = metadata.clone();
@@ -44,10 +119,12 @@ const enc = (text: string) => Buffer.from(text, "utf8");
 export class EtcdKV implements KVStore {
   private readonly client: Client;
   readonly endpoints: readonly string[];
+  readonly #timeoutMs: number;
 
   constructor(opts: EtcdKVOptions) {
     this.endpoints = [...opts.endpoints];
     this.client = new Client(buildClientOptions(opts));
+    this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
   private async call<T>(run: () => Promise<T>, revision?: string): Promise<T> {
@@ -64,15 +141,24 @@ export class EtcdKV implements KVStore {
     return res.ID;
   }
 
-  private async putOp(key: string, value: string, ttlSeconds?: number): Promise<IRequestOp> {
+  private async putOp(key: string, value: string, ttlSeconds?: number): Promise<WireOp> {
     const lease = await this.lease(ttlSeconds);
-    return { request_put: { key: enc(key), value: enc(value), ...(lease ? { lease } : {}) } };
+    return { type: "put", key, value, ...(lease ? { lease: BigInt(lease) } : {}) };
   }
 
-  private txn(compare: Parameters<Client["kv"]["txn"]>[0]["compare"], success: IRequestOp[], key: string) {
-    return this.call(() =>
-      this.client.kv.txn({ compare, success, failure: [{ request_range: { key: enc(key) } }] }),
+  /** One Txn over the raw call. */
+  private txn(txn: WireTxn, revision?: string): Promise<WireTxnResponse> {
+    const request = encodeTxn(txn);
+    return this.call(
+      async () =>
+        decodeTxnResponse(await this.client.rawTxn(request, this.#timeoutMs, this.endpoints.length)),
+      revision,
     );
+  }
+
+  /** A Txn guarded on `key`, reading the key when the guard fails. */
+  private guarded(compare: WireCompare, success: WireOp[], key: string): Promise<WireTxnResponse> {
+    return this.txn({ compare: [compare], success, failure: [{ type: "range", key }] });
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -93,13 +179,13 @@ export class EtcdKV implements KVStore {
   }
 
   async create(key: string, value: string, opts: { ttlSeconds?: number } = {}): Promise<string> {
-    const res = await this.txn(
-      [{ key: enc(key), target: "Version", result: "Equal", version: 0 }],
+    const res = await this.guarded(
+      { key, target: "version", result: "equal", value: 0n },
       [await this.putOp(key, value, opts.ttlSeconds)],
       key,
     );
     if (!res.succeeded) throw new ResourceAlreadyExistsError(key, firstRangeKV(res));
-    return res.header.revision;
+    return res.revision;
   }
 
   async update(
@@ -108,47 +194,46 @@ export class EtcdKV implements KVStore {
     modRevision: string,
     opts: { ttlSeconds?: number } = {},
   ): Promise<string> {
-    requirePositiveRevision(modRevision);
-    const res = await this.txn(
-      [{ key: enc(key), target: "Mod", result: "Equal", mod_revision: modRevision }],
+    const rev = requirePositiveRevision(modRevision);
+    const res = await this.guarded(
+      { key, target: "mod", result: "equal", value: rev },
       [await this.putOp(key, value, opts.ttlSeconds)],
       key,
     );
     if (!res.succeeded) throw casFailure(key, res);
-    return res.header.revision;
+    return res.revision;
   }
 
   async put(key: string, value: string, opts: { ttlSeconds?: number } = {}): Promise<string> {
-    const op = await this.putOp(key, value, opts.ttlSeconds);
-    const res = await this.call(() => this.client.kv.put(op.request_put!));
+    const lease = await this.lease(opts.ttlSeconds);
+    const res = await this.call(() =>
+      this.client.kv.put({ key: enc(key), value: enc(value), ...(lease ? { lease } : {}) }),
+    );
     return res.header.revision;
   }
 
   async delete(key: string, modRevision?: string): Promise<KeyValue> {
-    const del: IRequestOp = { request_delete_range: { key: enc(key), prev_kv: true } };
     if (modRevision === undefined) {
-      const res = await this.call(() => this.client.kv.deleteRange(del.request_delete_range!));
+      const res = await this.call(() => this.client.kv.deleteRange({ key: enc(key), prev_kv: true }));
       const prev = res.prev_kvs[0];
       if (!prev) throw new ResourceNotFoundError(key);
       return toKeyValue(prev);
     }
-    requirePositiveRevision(modRevision);
-    const res = await this.txn(
-      [{ key: enc(key), target: "Mod", result: "Equal", mod_revision: modRevision }],
-      [del],
+    const rev = requirePositiveRevision(modRevision);
+    const res = await this.guarded(
+      { key, target: "mod", result: "equal", value: rev },
+      [{ type: "delete", key, prevKv: true }],
       key,
     );
     if (!res.succeeded) throw casFailure(key, res);
-    const prev = res.responses[0]?.response_delete_range.prev_kvs[0];
+    const prev = res.responses[0]?.kvs[0];
     // mod_revision == R with R > 0 implies the key existed when the txn ran.
     if (!prev) throw new ResourceNotFoundError(key);
-    return toKeyValue(prev);
+    return prev;
   }
 
   async readMany(reads: readonly KVRead[]): Promise<KVReadManyResult> {
-    const res = await this.call(() =>
-      this.client.kv.txn({ compare: [], success: reads.map(readOp), failure: [] }),
-    );
+    const res = await this.txn({ compare: [], success: reads.map(readOp), failure: [] });
     return readResults(reads, res);
   }
 
@@ -157,22 +242,14 @@ export class EtcdKV implements KVStore {
     writes: readonly KVWrite[],
     orRead: readonly KVRead[] = [],
   ): Promise<KVCommitResult> {
-    const compare = conditions.map(compareOf);
-    const res = await this.call(() =>
-      this.client.kv.txn({
-        compare,
-        success: writes.map(
-          (w): IRequestOp =>
-            w.type === "put"
-              ? { request_put: { key: enc(w.key), value: enc(w.value) } }
-              : { request_delete_range: { key: enc(w.key) } },
-        ),
-        failure: orRead.map(readOp),
-      }),
-    );
+    const res = await this.txn({
+      compare: conditions.map(compareOf),
+      success: writes.map((w): WireOp => (w.type === "put" ? w : { type: "delete", key: w.key })),
+      failure: orRead.map(readOp),
+    });
     return {
       succeeded: res.succeeded,
-      revision: res.header.revision,
+      revision: res.revision,
       ...(!res.succeeded && orRead.length > 0 ? { read: readResults(orRead, res) } : {}),
     };
   }
@@ -199,51 +276,38 @@ export class EtcdKV implements KVStore {
   }
 }
 
-function readOp(r: KVRead): IRequestOp {
-  if ("key" in r) return { request_range: { key: enc(r.key) } };
-  const key = enc(r.prefix);
-  return { request_range: { key, range_end: prefixRangeEnd(key) } };
+function readOp(r: KVRead): WireOp {
+  if ("key" in r) return { type: "range", key: r.key };
+  return { type: "range", key: r.prefix, rangeEnd: prefixRangeEnd(enc(r.prefix)) };
 }
 
-function readResults(reads: readonly KVRead[], res: ITxnResponse): KVReadManyResult {
+function readResults(reads: readonly KVRead[], res: WireTxnResponse): KVReadManyResult {
   return {
-    results: reads.map((_, i) => (res.responses[i]?.response_range?.kvs ?? []).map(toKeyValue)),
-    revision: res.header.revision,
+    results: reads.map((_, i) => res.responses[i]?.kvs ?? []),
+    revision: res.revision,
   };
-}
-
-/**
- * An int64 for protobufjs: a number when exact (every revision in practice), which it encodes
- * directly; the decimal text otherwise, which it parses through Long (slower, but exact).
- */
-function int64(value: bigint): number | string {
-  const n = Number(value);
-  return Number.isSafeInteger(n) ? n : value.toString();
 }
 
 /** A KVCondition as etcd's Compare; a prefix guard is "every key's mod_revision < R + 1". */
-function compareOf(c: KVCondition): ICompare {
+function compareOf(c: KVCondition): WireCompare {
   if ("key" in c) {
-    const rev = parseRevision(c.modRevision, "modRevision");
-    return { key: enc(c.key), target: "Mod", result: "Equal", mod_revision: int64(rev) };
+    return { key: c.key, target: "mod", result: "equal", value: parseRevision(c.modRevision, "modRevision") };
   }
   const after = parseRevision(c.notModifiedAfter, "notModifiedAfter");
-  const key = enc(c.prefix);
   return {
-    key,
-    range_end: prefixRangeEnd(key),
-    target: "Mod",
-    result: "Less",
-    mod_revision: int64(after + 1n),
+    key: c.prefix,
+    rangeEnd: prefixRangeEnd(enc(c.prefix)),
+    target: "mod",
+    result: "less",
+    value: after + 1n,
   };
 }
 
-function firstRangeKV(res: ITxnResponse): KeyValue | undefined {
-  const kv: IKeyValue | undefined = res.responses[0]?.response_range.kvs[0];
-  return kv ? toKeyValue(kv) : undefined;
+function firstRangeKV(res: WireTxnResponse): KeyValue | undefined {
+  return res.responses[0]?.kvs[0];
 }
 
-function casFailure(key: string, res: ITxnResponse): Error {
+function casFailure(key: string, res: WireTxnResponse): Error {
   const latest = firstRangeKV(res);
   return latest ? new UpdateConflictError(key, latest) : new ResourceNotFoundError(key);
 }
