@@ -21,7 +21,7 @@ try {
   await Promise.all([
     import("./calico.js"),
     import("./calico-ipam.js"),
-    import("../datastore/etcd/etcd-kv.js"),
+    import("../datastore/etcd-http/index.js"),
     import("../datastore/resources/store.js"),
   ]);
 } catch (err) {

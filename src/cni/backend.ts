@@ -58,11 +58,9 @@ export async function storeFor(s: DatastoreSettings, kind = etcdClientKind()): P
  */
 export function openStore(conf: NetConf): Promise<ResourceStore> {
   const settings = datastoreSettings(conf);
+  const kind = etcdClientKind();
   const kept = currentRun().stores;
-  if (!kept) return storeFor(settings, etcdClientKind());
-  // The agent loads a client once, so the gRPC client's load time does not count, and etcd
-  // spends about half the CPU on a gRPC transaction that it does on one through the gateway.
-  const kind = runEnv().CALICO_ETCD_CLIENT ? etcdClientKind() : "grpc";
+  if (!kept) return storeFor(settings, kind);
   const key = JSON.stringify([kind, settings]);
   let store = kept.get(key);
   if (!store) {
