@@ -545,7 +545,7 @@ export function renderFilterChains(
   const ifaces: string[] = [];
   const wantedPolicies = new Set<string>();
   const wantedProfiles = new Set<string>();
-  const known = renderCatalogue(state, cfg, `ipt ${family}`);
+  const known = renderCatalogue(state, cfg, "ipt");
   const groups = groupChains.begin(cfg, `ipt ${family}`);
   const groupNames = new Set<string>();
   for (const [iface, ep] of [...state.workloadsByInterface()].sort(([a], [b]) => (a < b ? -1 : 1))) {

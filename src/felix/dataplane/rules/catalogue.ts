@@ -33,7 +33,12 @@ export function keyOf(id: PolicyID): string {
   return key;
 }
 
-/** Tokens are never reused, so a token always means the same selector. */
+/**
+ * Tokens are never reused, so a token always means the same selector. A renderer passes one
+ * scope for both families: endpoint chains do not depend on the family and are memoised without
+ * it, so the IPv4 and IPv6 renders must give a selector the same token — with a scope per family
+ * every render saw the other family's signatures and re-planned every endpoint chain.
+ */
 let lastToken = 0;
 const tokens = new GenerationCache<string>();
 

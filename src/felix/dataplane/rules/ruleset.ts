@@ -246,7 +246,7 @@ export function renderPolicyTable(
   }
   if (hosts) for (const c of hostBaseChains()) add(c);
 
-  const known = renderCatalogue(state, cfg, `nft ${family}`);
+  const known = renderCatalogue(state, cfg, "nft");
   const groups = groupChains.begin(cfg, `nft ${family}`);
   const fromMap = new Map<string, string>();
   const toMap = new Map<string, string>();
