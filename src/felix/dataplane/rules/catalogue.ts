@@ -5,7 +5,7 @@
 import { type PolicyID, policyIdKey } from "../../calc/messages.js";
 import type { DesiredPolicyState } from "../state.js";
 import type { RenderConfig } from "./config.js";
-import { GenerationCache } from "./memo.js";
+import { GenerationCache, renderMemo } from "./memo.js";
 import type { ChainCatalogue } from "./plan.js";
 
 export interface RenderCatalogue extends ChainCatalogue {
@@ -58,4 +58,11 @@ export function renderCatalogue(
     },
     done: () => ids.done(),
   };
+}
+
+/** Policy keys in order, sorted again only when a policy appears or goes. */
+export function sortedPolicyKeys(state: DesiredPolicyState, cfg: RenderConfig): string[] {
+  return renderMemo.get(cfg, state, "policy keys", `${state.policyKeysVersion}`, () =>
+    [...state.policies.keys()].sort(),
+  );
 }
