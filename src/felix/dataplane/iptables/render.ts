@@ -21,7 +21,7 @@ import {
   resolveHostEndpoints,
 } from "../rules/host-endpoints.js";
 import { hex } from "../rules/marks.js";
-import { GenerationCache, renderMemo } from "../rules/memo.js";
+import { GenerationCache, ObjectMemo, renderMemo } from "../rules/memo.js";
 import type { Direction } from "../rules/names.js";
 import { ALL_VXLAN_NET } from "../rules/names.js";
 import {
@@ -452,6 +452,9 @@ function hostChains(
   });
 }
 
+/** Policy and profile chains per config, family and object. */
+const objectChains = new ObjectMemo<IptChain[]>();
+
 /** Which policy and profile chains a table needs. */
 interface Wanted {
   policy(key: string): boolean;
@@ -470,36 +473,40 @@ function policyChains(
   const chains: IptChain[] = [];
   // The raw and mangle tables want nothing without host endpoints: skip every policy.
   if (wanted.none && !everywhere) return chains;
+  // A policy or profile object is replaced, never mutated, when it changes: render it once per
+  // family and config.
+  const policyMemo = objectChains.scope(cfg, `policy ${family}`);
   for (const key of sortedPolicyKeys(state, cfg)) {
     const entry = state.policies.get(key);
     if (!entry) continue;
     const { id, policy } = entry;
     if (!wanted.policy(key) && !(everywhere && policy.performanceHints.includes("AssumeNeededOnEveryNode")))
       continue;
-    const owner = {
-      kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
-      name: id.name,
-      namespace: id.namespace,
-      tier: id.tier,
-    };
-    // A policy object is replaced, never mutated, when it changes: render it once per family.
-    const rendered = renderMemo.get(cfg, policy, `ipt ${family} ${key}`, "", () => [
-      chain(
-        policyChainName("inbound", key),
-        ruleList(policy.inboundRules, family, cfg, { ...owner, description: "", direction: "inbound" }),
-      ),
-      chain(
-        policyChainName("outbound", key),
-        ruleList(policy.outboundRules, family, cfg, { ...owner, description: "", direction: "outbound" }),
-      ),
-    ]);
-    chains.push(...rendered);
+    const rendered = policyMemo(policy, key, () => {
+      const owner = {
+        kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
+        name: id.name,
+        namespace: id.namespace,
+        tier: id.tier,
+      };
+      return [
+        chain(
+          policyChainName("inbound", key),
+          ruleList(policy.inboundRules, family, cfg, { ...owner, description: "", direction: "inbound" }),
+        ),
+        chain(
+          policyChainName("outbound", key),
+          ruleList(policy.outboundRules, family, cfg, { ...owner, description: "", direction: "outbound" }),
+        ),
+      ];
+    });
+    for (const c of rendered) chains.push(c);
   }
+  const profileMemo = objectChains.scope(cfg, `profile ${family}`);
   for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wanted.profile(name)) continue;
     const owner = { kind: "pro", name, namespace: "", tier: "", description: "" };
-    // Profiles, like policies, are replaced when they change.
-    const rendered = renderMemo.get(cfg, profile, `ipt ${family} profile ${name}`, "", () => [
+    const rendered = profileMemo(profile, name, () => [
       chain(
         profileChainName("inbound", name),
         ruleList(profile.inboundRules, family, cfg, { ...owner, direction: "inbound" }),
@@ -509,9 +516,23 @@ function policyChains(
         ruleList(profile.outboundRules, family, cfg, { ...owner, direction: "outbound" }),
       ),
     ]);
-    chains.push(...rendered);
+    for (const c of rendered) chains.push(c);
   }
   return chains;
+}
+
+/**
+ * Reject is only valid in the filter table; flow logs cover the filter table's verdicts. One
+ * object per config, so the raw and mangle policy chains stay memoised between renders.
+ */
+const dropConfigs = new WeakMap<RenderConfig, RenderConfig>();
+function dropConfig(cfg: RenderConfig): RenderConfig {
+  let drop = dropConfigs.get(cfg);
+  if (!drop) {
+    drop = { ...cfg, denyAction: "drop", flowLogs: false };
+    dropConfigs.set(cfg, drop);
+  }
+  return drop;
 }
 
 /**
@@ -535,8 +556,7 @@ export function renderHostTableChains(
         c.rules.map((x) => x.body),
       ),
     );
-  // Reject is only valid in the filter table; flow logs cover the filter table's verdicts.
-  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop", flowLogs: false };
+  const dropCfg = dropConfig(cfg);
   const policies = hep.policies[table];
   const profiles = hep.profiles[table];
   const wanted: Wanted = {

@@ -14,7 +14,7 @@ import {
   resolveHostEndpoints,
 } from "./host-endpoints.js";
 import { markClear, markMatch, markSet } from "./marks.js";
-import { GenerationCache, renderMemo } from "./memo.js";
+import { GenerationCache, ObjectMemo, renderMemo } from "./memo.js";
 import {
   allVxlanNetSet,
   chainNames as C,
@@ -132,15 +132,7 @@ function vxlanInputRules(family: Family, cfg: RenderConfig): RuleBody[] {
  * changes), the family and the config, so they are rendered once and reused until then: a change
  * to one policy re-renders one policy, not a thousand.
  */
-function memoChains(
-  obj: object,
-  key: string,
-  family: Family,
-  cfg: RenderConfig,
-  render: () => NftChain[],
-): NftChain[] {
-  return renderMemo.get(cfg, obj, `chains ${family} ${key}`, "", render);
-}
+const objectChains = new ObjectMemo<NftChain[]>();
 
 /**
  * An endpoint chain depends on the endpoint object, the direction, its name and what
@@ -322,12 +314,13 @@ export function renderPolicyTable(
 
   // Only chains some endpoint can reach are programmed, unless the policy
   // asks to be present everywhere.
+  const policyChains = objectChains.scope(cfg, `policy ${family}`);
   for (const key of sortedPolicyKeys(state, cfg)) {
     const entry = state.policies.get(key);
     if (!entry) continue;
     const { id, policy } = entry;
     if (!wanted.policy(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;
-    for (const c of memoChains(policy, key, family, cfg, () => {
+    for (const c of policyChains(policy, key, () => {
       const owner = {
         kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
         name: id.name,
@@ -355,10 +348,11 @@ export function renderPolicyTable(
     }))
       add(c);
   }
+  const profileChains = objectChains.scope(cfg, `profile ${family}`);
   for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wanted.profile(name)) continue;
     const owner = { kind: "pro", name, namespace: "", tier: "" };
-    for (const c of memoChains(profile, name, family, cfg, () => [
+    for (const c of profileChains(profile, name, () => [
       chain(
         profileChain("inbound", name),
         renderRuleList(profile.inboundRules, family, cfg, {
