@@ -3,7 +3,9 @@
  * the state's change counters stand still, sorted policy keys). Property: after any sequence of
  * policy, profile, workload and host-endpoint changes, each rendered along the way, the render of
  * the state after each change is byte-identical to a from-scratch render of that state (a fresh state built
- * from the final objects, and a fresh config, so no memo entry is shared), in both renderers.
+ * from the final objects, and a fresh config, so no memo entry is shared), in both renderers; and
+ * what the nft driver remembers having written, updated in place change by change, is what it
+ * would record for that table from nothing.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -13,7 +15,9 @@ import {
   renderHostTableChains,
   ruleLine,
 } from "../../../src/felix/dataplane/iptables/render.js";
+import { observedFromDesired } from "../../../src/felix/dataplane/nft/diff.js";
 import type { Family } from "../../../src/felix/dataplane/nft/model.js";
+import type { ObservedTable } from "../../../src/felix/dataplane/nft/observe.js";
 import { renderTable } from "../../../src/felix/dataplane/nft/text.js";
 import { defaultRenderConfig, type RenderConfig } from "../../../src/felix/dataplane/rules/config.js";
 import { resolveHostEndpoints } from "../../../src/felix/dataplane/rules/host-endpoints.js";
@@ -128,6 +132,25 @@ const message: fc.Arbitrary<ToDataplane> = fc.oneof(
     .map((iface): ToDataplane => ({ type: "HostEndpointRemove", id: { endpointId: iface } })),
 );
 
+/** An observed table without the desired objects it remembers, in name order, to compare two. */
+function observedText(o: ObservedTable): string {
+  const byName = (m: Map<string, object>) =>
+    [...m]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, value]) =>
+        JSON.stringify([name, value], (k, v: unknown) =>
+          k === "source"
+            ? undefined
+            : v instanceof Set
+              ? [...v].sort()
+              : v instanceof Map
+                ? [...v].sort()
+                : v,
+        ),
+      );
+  return [...byName(o.sets), ...byName(o.maps), ...byName(o.chains)].join("\n");
+}
+
 /** The key a message's object lives under, shared by its update and its removal. */
 function objectKey(msg: ToDataplane): string {
   switch (msg.type) {
@@ -158,6 +181,8 @@ describe("incremental render", () => {
         live.onUpdate({ type: "IPSetUpdate", id: "s:a", setType: "net", members: ["10.1.0.0/16"] });
         // What the final state holds, in the order its maps hold it (a re-set key keeps its place).
         const final = new Map<string, ToDataplane>();
+        // What the nft driver would remember having written, kept up to date in place as it does.
+        const written = new Map<Family, ObservedTable>();
         // Every prefix of the sequence is a sequence too: compare after each change.
         for (const msg of msgs) {
           live.onUpdate(msg);
@@ -167,6 +192,12 @@ describe("incremental render", () => {
           fresh.onUpdate({ type: "IPSetUpdate", id: "s:a", setType: "net", members: ["10.1.0.0/16"] });
           for (const m of final.values()) fresh.onUpdate(m);
           expect(renderAll(live, cfg)).toBe(renderAll(fresh, defaultRenderConfig(overrides)));
+          for (const family of [4, 6] as Family[]) {
+            const table = renderPolicyTable(live, family, cfg);
+            const kept = observedFromDesired(table, written.get(family));
+            written.set(family, kept);
+            expect(observedText(kept)).toBe(observedText(observedFromDesired(table)));
+          }
         }
       }),
       { numRuns: 200 },
