@@ -204,3 +204,81 @@ describe("incremental render", () => {
     );
   });
 });
+
+describe("what a change re-renders", () => {
+  /** Two workloads under two policies with one selector (a shared group), and a profile. */
+  function groupedState(): DesiredPolicyState {
+    const s = new DesiredPolicyState();
+    for (const name of ["a", "b"]) s.onUpdate(policyUpdate(name, "all()", 80));
+    s.onUpdate({
+      type: "ActiveProfileUpdate",
+      id: { name: "kns.a" },
+      profile: { inboundRules: [rule()], outboundRules: [rule()] },
+    });
+    for (const n of [0, 1])
+      s.onUpdate({
+        type: "WorkloadEndpointUpdate",
+        id: { orchestratorId: "k8s", workloadId: `ns/w${n}`, endpointId: "eth0" },
+        endpoint: workload(`cali${n}`, [`10.0.0.${n + 1}/32`], {
+          tiers: [tier("default", [gnp("a"), gnp("b")], [gnp("a")])],
+          profileIds: ["kns.a"],
+        }),
+      });
+    return s;
+  }
+
+  function policyUpdate(name: string, selector: string, port: number): ToDataplane {
+    return {
+      type: "ActivePolicyUpdate",
+      id: gnp(name),
+      policy: {
+        ...policyBody([rule({ protocol: "tcp", dstPorts: [{ first: port, last: port }] })]),
+        selector,
+      },
+    };
+  }
+
+  it("keeps every endpoint and group chain, in both renderers and families, when only a policy's rules change", () => {
+    const s = groupedState();
+    const cfg = defaultRenderConfig();
+    const render = () => ({
+      nft: [renderPolicyTable(s, 4, cfg), renderPolicyTable(s, 6, cfg)].map((t) => t.chains),
+      ipt: [renderFilterChains(s, 4, cfg), renderFilterChains(s, 6, cfg)].map(
+        (chains) => new Map(chains.map((c) => [c.name, c])),
+      ),
+    });
+    const before = render();
+    const catalogue = s.catalogueVersion;
+    s.onUpdate(policyUpdate("a", "all()", 443));
+    expect(s.catalogueVersion).toBe(catalogue);
+    const after = render();
+    for (const mode of ["nft", "ipt"] as const)
+      for (const [i, chains] of after[mode].entries()) {
+        const old = before[mode][i] as Map<string, object>;
+        const kept = [...chains.keys()].filter((n) => /cali-(tw|fw|gi|go)-/.test(n));
+        expect(kept.length, `${mode} ${i}`).toBeGreaterThan(4);
+        for (const name of kept) expect(chains.get(name), `${mode} ${name}`).toBe(old.get(name));
+        // Of the endpoint, group, policy and profile chains, only the changed policy's are new.
+        const changed = [...chains.keys()].filter(
+          (n) => /cali-(tw|fw|gi|go|pi|po|pri|pro)-/.test(n) && chains.get(n) !== old.get(n),
+        );
+        expect(changed.map((n) => n.replace(/^filter-/, "")).sort(), `${mode} ${i}`).toEqual([
+          "cali-pi-gnp/a",
+          "cali-po-gnp/a",
+        ]);
+      }
+  });
+
+  it("regroups the endpoint chains when a policy's selector changes", () => {
+    const s = groupedState();
+    const cfg = defaultRenderConfig();
+    const grouped = renderPolicyTable(s, 4, cfg);
+    expect([...grouped.chains.keys()].some((n) => n.includes("cali-gi-"))).toBe(true);
+    const catalogue = s.catalogueVersion;
+    s.onUpdate(policyUpdate("b", "app == 'x'", 80));
+    expect(s.catalogueVersion).toBeGreaterThan(catalogue);
+    const split = renderPolicyTable(s, 4, cfg);
+    expect([...split.chains.keys()].some((n) => n.includes("cali-gi-"))).toBe(false);
+    expect(renderTable(split)).toBe(renderTable(renderPolicyTable(s, 4, defaultRenderConfig())));
+  });
+});
