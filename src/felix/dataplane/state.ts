@@ -44,6 +44,18 @@ export class DesiredPolicyState {
   /** Each node's VTEP parent address (its node IP), the only sources VXLAN is accepted from. */
   readonly vxlanHosts = new Map<string, string>();
 
+  /**
+   * Change counters for the renderers, which re-render a part of the table only when a counter it
+   * read has moved. `workloadsVersion`: a local workload endpoint came, changed or went.
+   * `catalogueVersion`: something an endpoint chain reads of the policies and profiles changed —
+   * one appeared or went, or a policy's selector changed (selectors decide the policy groups); a
+   * policy whose rules alone changed leaves it, so that change re-renders only its own chains.
+   * `policyKeysVersion`: a policy appeared or went.
+   */
+  workloadsVersion = 0;
+  catalogueVersion = 0;
+  policyKeysVersion = 0;
+
   /** Whether a family's rules police VXLAN: IPv4 only, as calico-ts has no IPv6 VXLAN device. */
   policesVxlan(family: 4 | 6): boolean {
     return family === 4 && this.vxlanEnabled;
@@ -66,21 +78,35 @@ export class DesiredPolicyState {
       }
       case "IPSetRemove":
         return this.ipSets.delete(msg.id);
-      case "ActivePolicyUpdate":
-        this.policies.set(policyIdKey(msg.id), { id: msg.id, policy: msg.policy });
+      case "ActivePolicyUpdate": {
+        const key = policyIdKey(msg.id);
+        const old = this.policies.get(key);
+        if (!old) this.policyKeysVersion++;
+        if (old?.policy.selector !== msg.policy.selector) this.catalogueVersion++;
+        this.policies.set(key, { id: msg.id, policy: msg.policy });
         return true;
+      }
       case "ActivePolicyRemove":
-        return this.policies.delete(policyIdKey(msg.id));
+        if (!this.policies.delete(policyIdKey(msg.id))) return false;
+        this.policyKeysVersion++;
+        this.catalogueVersion++;
+        return true;
       case "ActiveProfileUpdate":
+        if (!this.profiles.has(msg.id.name)) this.catalogueVersion++;
         this.profiles.set(msg.id.name, msg.profile);
         return true;
       case "ActiveProfileRemove":
-        return this.profiles.delete(msg.id.name);
+        if (!this.profiles.delete(msg.id.name)) return false;
+        this.catalogueVersion++;
+        return true;
       case "WorkloadEndpointUpdate":
         this.workloads.set(workloadEndpointIdKey(msg.id), msg.endpoint);
+        this.workloadsVersion++;
         return true;
       case "WorkloadEndpointRemove":
-        return this.workloads.delete(workloadEndpointIdKey(msg.id));
+        if (!this.workloads.delete(workloadEndpointIdKey(msg.id))) return false;
+        this.workloadsVersion++;
+        return true;
       case "HostEndpointUpdate":
         this.hostEndpoints.set(msg.id.endpointId, msg.endpoint);
         return true;

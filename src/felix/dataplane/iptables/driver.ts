@@ -60,16 +60,26 @@ export function planIptables(
   const declare: string[] = [];
   const rules: string[] = [];
   const removals: string[] = [];
-  const wanted = new Set(desired.map((c) => c.name));
+  // How many observed chains a desired one matched: when all of them, none is stale, and the
+  // walk over every observed chain (thousands, on every change) is skipped.
+  let kept = 0;
   for (const c of desired) {
-    if (observed.sources?.get(c.name) === c) continue;
+    if (observed.sources?.get(c.name) === c) {
+      kept++;
+      continue;
+    }
     const have = observed.chains.get(c.name);
-    const want = c.rules.map((r) => r.hash);
-    if (have && have.length === want.length && have.every((h, i) => h === want[i])) continue;
+    if (have) kept++;
+    if (have && have.length === c.rules.length && c.rules.every((r, i) => r.hash === have[i])) continue;
     declare.push(`:${c.name} - [0:0]`);
     for (const r of c.rules) rules.push(ruleLine(c.name, r));
   }
-  const stale = [...observed.chains.keys()].filter((n) => !wanted.has(n)).sort();
+  const stale: string[] = [];
+  if (kept !== observed.chains.size) {
+    const wanted = new Set(desired.map((c) => c.name));
+    for (const name of observed.chains.keys()) if (!wanted.has(name)) stale.push(name);
+    stale.sort();
+  }
   for (const name of stale) declare.push(`:${name} - [0:0]`);
   for (const [kernelChain, target] of desired.length > 0 ? TABLE_HOOKS[table] : []) {
     const hook = hookRule(kernelChain, target);

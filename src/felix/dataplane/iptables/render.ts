@@ -10,7 +10,7 @@ import type { HostEndpoint, WorkloadEndpoint } from "../../calc/messages.js";
 import { ipsetName } from "../ipsets/ipsets.js";
 import type { Family } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
-import { keyOf, type RenderCatalogue, renderCatalogue } from "../rules/catalogue.js";
+import { keyOf, type RenderCatalogue, renderCatalogue, sortedPolicyKeys } from "../rules/catalogue.js";
 import type { RenderConfig } from "../rules/config.js";
 import { groupChainBase, groupChainPlan, type PolicyGroup } from "../rules/groups.js";
 import {
@@ -21,7 +21,7 @@ import {
   resolveHostEndpoints,
 } from "../rules/host-endpoints.js";
 import { hex } from "../rules/marks.js";
-import { GenerationCache, renderMemo } from "../rules/memo.js";
+import { GenerationCache, ObjectMemo, renderMemo } from "../rules/memo.js";
 import type { Direction } from "../rules/names.js";
 import { ALL_VXLAN_NET } from "../rules/names.js";
 import {
@@ -452,59 +452,87 @@ function hostChains(
   });
 }
 
+/** Policy and profile chains per config, family and object. */
+const objectChains = new ObjectMemo<IptChain[]>();
+
+/** Which policy and profile chains a table needs. */
+interface Wanted {
+  policy(key: string): boolean;
+  profile(name: string): boolean;
+  /** Nothing at all: the caller can skip the walk over every policy. */
+  none?: boolean;
+}
+
 function policyChains(
   state: DesiredPolicyState,
   family: Family,
   cfg: RenderConfig,
-  wantedPolicies: ReadonlySet<string>,
-  wantedProfiles: ReadonlySet<string>,
+  wanted: Wanted,
   everywhere: boolean,
 ): IptChain[] {
   const chains: IptChain[] = [];
-  // The raw and mangle tables want nothing without host endpoints: skip sorting every policy.
-  if (wantedPolicies.size === 0 && wantedProfiles.size === 0 && !everywhere) return chains;
-  for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (
-      !wantedPolicies.has(key) &&
-      !(everywhere && policy.performanceHints.includes("AssumeNeededOnEveryNode"))
-    )
+  // The raw and mangle tables want nothing without host endpoints: skip every policy.
+  if (wanted.none && !everywhere) return chains;
+  // A policy or profile object is replaced, never mutated, when it changes: render it once per
+  // family and config.
+  const policyMemo = objectChains.scope(cfg, `policy ${family}`);
+  for (const key of sortedPolicyKeys(state, cfg)) {
+    const entry = state.policies.get(key);
+    if (!entry) continue;
+    const { id, policy } = entry;
+    if (!wanted.policy(key) && !(everywhere && policy.performanceHints.includes("AssumeNeededOnEveryNode")))
       continue;
-    const owner = {
-      kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
-      name: id.name,
-      namespace: id.namespace,
-      tier: id.tier,
-    };
-    // A policy object is replaced, never mutated, when it changes: render it once per family.
-    const rendered = renderMemo.get(cfg, policy, `ipt ${family} ${key}`, "", () => [
-      chain(
-        policyChainName("inbound", key),
-        ruleList(policy.inboundRules, family, cfg, { ...owner, description: "", direction: "inbound" }),
-      ),
-      chain(
-        policyChainName("outbound", key),
-        ruleList(policy.outboundRules, family, cfg, { ...owner, description: "", direction: "outbound" }),
-      ),
-    ]);
-    chains.push(...rendered);
+    const rendered = policyMemo(policy, key, () => {
+      const owner = {
+        kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
+        name: id.name,
+        namespace: id.namespace,
+        tier: id.tier,
+      };
+      return [
+        chain(
+          policyChainName("inbound", key),
+          ruleList(policy.inboundRules, family, cfg, { ...owner, description: "", direction: "inbound" }),
+        ),
+        chain(
+          policyChainName("outbound", key),
+          ruleList(policy.outboundRules, family, cfg, { ...owner, description: "", direction: "outbound" }),
+        ),
+      ];
+    });
+    for (const c of rendered) chains.push(c);
   }
+  const profileMemo = objectChains.scope(cfg, `profile ${family}`);
   for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!wantedProfiles.has(name)) continue;
+    if (!wanted.profile(name)) continue;
     const owner = { kind: "pro", name, namespace: "", tier: "", description: "" };
-    chains.push(
+    const rendered = profileMemo(profile, name, () => [
       chain(
         profileChainName("inbound", name),
         ruleList(profile.inboundRules, family, cfg, { ...owner, direction: "inbound" }),
       ),
-    );
-    chains.push(
       chain(
         profileChainName("outbound", name),
         ruleList(profile.outboundRules, family, cfg, { ...owner, direction: "outbound" }),
       ),
-    );
+    ]);
+    for (const c of rendered) chains.push(c);
   }
   return chains;
+}
+
+/**
+ * Reject is only valid in the filter table; flow logs cover the filter table's verdicts. One
+ * object per config, so the raw and mangle policy chains stay memoised between renders.
+ */
+const dropConfigs = new WeakMap<RenderConfig, RenderConfig>();
+function dropConfig(cfg: RenderConfig): RenderConfig {
+  let drop = dropConfigs.get(cfg);
+  if (!drop) {
+    drop = { ...cfg, denyAction: "drop", flowLogs: false };
+    dropConfigs.set(cfg, drop);
+  }
+  return drop;
 }
 
 /**
@@ -528,10 +556,65 @@ export function renderHostTableChains(
         c.rules.map((x) => x.body),
       ),
     );
-  // Reject is only valid in the filter table; flow logs cover the filter table's verdicts.
-  const dropCfg: RenderConfig = { ...cfg, denyAction: "drop", flowLogs: false };
-  chains.push(...policyChains(state, family, dropCfg, hep.policies[table], hep.profiles[table], false));
+  const dropCfg = dropConfig(cfg);
+  const policies = hep.policies[table];
+  const profiles = hep.profiles[table];
+  const wanted: Wanted = {
+    policy: (key) => policies.has(key),
+    profile: (name) => profiles.has(name),
+    none: policies.size === 0 && profiles.size === 0,
+  };
+  chains.push(...policyChains(state, family, dropCfg, wanted, false));
   return chains;
+}
+
+/** What the local workloads contribute to the filter table: the same for every render until they change. */
+interface WorkloadSection {
+  /** Endpoint chains (each followed by the group chains it is first to jump to), then dispatch. */
+  chains: IptChain[];
+  /** Keys of the policies and names of the profiles the endpoints refer to. */
+  policies: Set<string>;
+  profiles: Set<string>;
+}
+
+/**
+ * The workload endpoints' chains, the dispatch trees and the wanted policies. They read only the
+ * workloads and, of the policies and profiles, what `catalogueVersion` covers, so while neither
+ * counter moves the last result stands; otherwise each endpoint chain is still memoised on its own.
+ */
+function workloadSection(state: DesiredPolicyState, family: Family, cfg: RenderConfig): WorkloadSection {
+  const versions = `${state.workloadsVersion} ${state.catalogueVersion}`;
+  return renderMemo.get(cfg, state, `workloads ipt ${family}`, versions, () => {
+    const out: WorkloadSection = { chains: [], policies: new Set(), profiles: new Set() };
+    const ifaces: string[] = [];
+    const known = renderCatalogue(state, cfg, "ipt");
+    const groups = groupChains.begin(cfg, `ipt ${family}`);
+    const groupNames = new Set<string>();
+    for (const [iface, ep] of [...state.workloadsByInterface()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      ifaces.push(iface);
+      for (const dir of ["inbound", "outbound"] as const) {
+        const rendered = memoEndpointChain(endpointChainName(dir, iface), ep, dir, cfg, known);
+        out.chains.push(rendered.chain);
+        for (const g of rendered.groups) {
+          const name = groupChainName(g);
+          if (groupNames.has(name)) continue;
+          groupNames.add(name);
+          out.chains.push(groups.get(name, () => chain(name, groupRules(g, cfg))));
+        }
+      }
+      for (const t of ep.tiers)
+        for (const id of [...t.ingressPolicies, ...t.egressPolicies]) out.policies.add(keyOf(id));
+      for (const p of ep.profileIds) out.profiles.add(p);
+    }
+    groups.done();
+    known.done();
+    const unknown = deny(cfg);
+    out.chains.push(
+      ...dispatchTree(IPT.fromWl, ifaces, "-i", (i) => endpointChainName("outbound", i), unknown),
+      ...dispatchTree(IPT.toWl, ifaces, "-o", (i) => endpointChainName("inbound", i), unknown),
+    );
+    return out;
+  });
 }
 
 /** Every `cali-` chain of the filter table for one family, in a stable order. */
@@ -542,33 +625,8 @@ export function renderFilterChains(
   hostEndpoints: ReadonlyMap<string, HostEndpoint> = resolveHostEndpoints(state.hostEndpoints, new Map()),
 ): IptChain[] {
   const chains = staticChains(family, cfg, hostEndpoints.size > 0, state.policesVxlan(family));
-  const ifaces: string[] = [];
-  const wantedPolicies = new Set<string>();
-  const wantedProfiles = new Set<string>();
-  const known = renderCatalogue(state, cfg, `ipt ${family}`);
-  const groups = groupChains.begin(cfg, `ipt ${family}`);
-  const groupNames = new Set<string>();
-  for (const [iface, ep] of [...state.workloadsByInterface()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    ifaces.push(iface);
-    for (const dir of ["inbound", "outbound"] as const) {
-      const rendered = memoEndpointChain(endpointChainName(dir, iface), ep, dir, cfg, known);
-      chains.push(rendered.chain);
-      for (const g of rendered.groups) {
-        const name = groupChainName(g);
-        if (groupNames.has(name)) continue;
-        groupNames.add(name);
-        chains.push(groups.get(name, () => chain(name, groupRules(g, cfg))));
-      }
-    }
-    for (const t of ep.tiers)
-      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wantedPolicies.add(keyOf(id));
-    for (const p of ep.profileIds) wantedProfiles.add(p);
-  }
-  groups.done();
-  known.done();
-  const unknown = deny(cfg);
-  chains.push(...dispatchTree(IPT.fromWl, ifaces, "-i", (i) => endpointChainName("outbound", i), unknown));
-  chains.push(...dispatchTree(IPT.toWl, ifaces, "-o", (i) => endpointChainName("inbound", i), unknown));
+  const local = workloadSection(state, family, cfg);
+  chains.push(...local.chains);
   const hep = hostChains(state, family, cfg, hostEndpoints);
   for (const c of hep.chains)
     if (c.table === "filter")
@@ -578,9 +636,12 @@ export function renderFilterChains(
           c.rules.map((x) => x.body),
         ),
       );
-  for (const key of hep.policies.filter) wantedPolicies.add(key);
-  for (const name of hep.profiles.filter) wantedProfiles.add(name);
-  chains.push(...policyChains(state, family, cfg, wantedPolicies, wantedProfiles, true));
+  // The section's sets are kept for later renders: host endpoints' wants are asked beside them.
+  const wanted = {
+    policy: (key: string) => local.policies.has(key) || hep.policies.filter.has(key),
+    profile: (name: string) => local.profiles.has(name) || hep.profiles.filter.has(name),
+  };
+  chains.push(...policyChains(state, family, cfg, wanted, true));
   return chains;
 }
 

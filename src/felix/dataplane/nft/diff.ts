@@ -84,6 +84,7 @@ export function planUpdate(desired: NftTable, observed: ObservedTable | undefine
       declare.push(...addMap(desired, map));
       continue;
     }
+    if (o.source === map.elements) continue;
     const stale = [...o.elements].filter(([k, v]) => map.elements.get(k) !== v).map(([k]) => `"${k}"`);
     const fresh = new Map([...map.elements].filter(([k, v]) => o.elements.get(k) !== v));
     if (stale.length > 0) elements.push(deleteElements(desired, name, stale));
@@ -124,9 +125,16 @@ export function observedFromDesired(desired: NftTable, previous?: ObservedTable)
   // Every desired name is in `out` now, so equal sizes mean nothing else is.
   if (out.sets.size !== desired.sets.size)
     for (const name of out.sets.keys()) if (!desired.sets.has(name)) out.sets.delete(name);
-  out.maps.clear();
-  for (const [name, map] of desired.maps)
-    out.maps.set(name, { signature: "ifname : verdict", elements: new Map(map.elements) });
+  for (const [name, map] of desired.maps) {
+    if (out.maps.get(name)?.source === map.elements) continue;
+    out.maps.set(name, {
+      signature: "ifname : verdict",
+      elements: new Map(map.elements),
+      source: map.elements,
+    });
+  }
+  if (out.maps.size !== desired.maps.size)
+    for (const name of out.maps.keys()) if (!desired.maps.has(name)) out.maps.delete(name);
   for (const [name, chain] of desired.chains) {
     if (out.chains.get(name)?.source === chain) continue;
     const base = desiredBase(chain);

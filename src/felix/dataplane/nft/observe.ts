@@ -6,7 +6,11 @@ import { hashFromComment } from "./rule-hash.js";
 export interface ObservedTable {
   /** `source`: the desired elements last written, when known; the same array means unchanged. */
   sets: Map<string, { signature: string; elements: Set<string>; source?: readonly string[] }>;
-  maps: Map<string, { signature: string; elements: Map<string, string> }>;
+  /** `source`: the desired elements last written, when known; the same map means unchanged. */
+  maps: Map<
+    string,
+    { signature: string; elements: Map<string, string>; source?: ReadonlyMap<string, string> }
+  >;
   /**
    * Rule identities in order; `undefined` for a rule without our comment. `source`: the desired
    * chain last written, when known; the same object means unchanged.

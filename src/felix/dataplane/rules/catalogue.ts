@@ -5,7 +5,7 @@
 import { type PolicyID, policyIdKey } from "../../calc/messages.js";
 import type { DesiredPolicyState } from "../state.js";
 import type { RenderConfig } from "./config.js";
-import { GenerationCache } from "./memo.js";
+import { GenerationCache, renderMemo } from "./memo.js";
 import type { ChainCatalogue } from "./plan.js";
 
 export interface RenderCatalogue extends ChainCatalogue {
@@ -33,7 +33,12 @@ export function keyOf(id: PolicyID): string {
   return key;
 }
 
-/** Tokens are never reused, so a token always means the same selector. */
+/**
+ * Tokens are never reused, so a token always means the same selector. A renderer passes one
+ * scope for both families: endpoint chains do not depend on the family and are memoised without
+ * it, so the IPv4 and IPv6 renders must give a selector the same token — with a scope per family
+ * every render saw the other family's signatures and re-planned every endpoint chain.
+ */
 let lastToken = 0;
 const tokens = new GenerationCache<string>();
 
@@ -53,4 +58,11 @@ export function renderCatalogue(
     },
     done: () => ids.done(),
   };
+}
+
+/** Policy keys in order, sorted again only when a policy appears or goes. */
+export function sortedPolicyKeys(state: DesiredPolicyState, cfg: RenderConfig): string[] {
+  return renderMemo.get(cfg, state, "policy keys", `${state.policyKeysVersion}`, () =>
+    [...state.policies.keys()].sort(),
+  );
 }

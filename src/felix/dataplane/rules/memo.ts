@@ -42,6 +42,41 @@ export class RenderMemo {
 export const renderMemo = new RenderMemo();
 
 /**
+ * Renderings of objects that nothing but the object, the config and a scope (family, table)
+ * decides, such as a policy's chains: one lookup per object, where `RenderMemo` builds a key
+ * string and walks three maps. Walking a thousand policies on every render made that difference
+ * count. `name` (the policy key) guards against one object standing under two names.
+ */
+export class ObjectMemo<V> {
+  private readonly byConfig = new WeakMap<
+    RenderConfig,
+    Map<string, WeakMap<object, { name: string; value: V }>>
+  >();
+
+  /** The memo of one config and scope, to look objects up in for the rest of a render. */
+  scope(cfg: RenderConfig, scope: string): (obj: object, name: string, render: () => V) => V {
+    let scopes = this.byConfig.get(cfg);
+    if (!scopes) {
+      scopes = new Map();
+      this.byConfig.set(cfg, scopes);
+    }
+    let entries = scopes.get(scope);
+    if (!entries) {
+      entries = new WeakMap();
+      scopes.set(scope, entries);
+    }
+    const memo = entries;
+    return (obj, name, render) => {
+      const hit = memo.get(obj);
+      if (hit && hit.name === name) return hit.value;
+      const value = render();
+      memo.set(obj, { name, value });
+      return value;
+    };
+  }
+}
+
+/**
  * Values that a key pins completely, such as a policy group's chain (its name hashes the ordered
  * policy list) or a selector's short id. Each render keeps what it asked for, so a key no render
  * uses any more is forgotten, and an unchanged one keeps last render's value (the same object).

@@ -3,7 +3,7 @@ import { setElements } from "../nft/elements.js";
 import type { BaseChainHook, Family, NftChain, NftSet, NftTable, SetKind } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
 import type { DesiredPolicyState } from "../state.js";
-import { keyOf, type RenderCatalogue, renderCatalogue } from "./catalogue.js";
+import { keyOf, type RenderCatalogue, renderCatalogue, sortedPolicyKeys } from "./catalogue.js";
 import type { RenderConfig } from "./config.js";
 import { groupChain, renderGroupChain, renderPlannedEndpointChain } from "./endpoint.js";
 import type { PolicyGroup } from "./groups.js";
@@ -14,7 +14,7 @@ import {
   resolveHostEndpoints,
 } from "./host-endpoints.js";
 import { markClear, markMatch, markSet } from "./marks.js";
-import { GenerationCache, renderMemo } from "./memo.js";
+import { GenerationCache, ObjectMemo, renderMemo } from "./memo.js";
 import {
   allVxlanNetSet,
   chainNames as C,
@@ -132,15 +132,7 @@ function vxlanInputRules(family: Family, cfg: RenderConfig): RuleBody[] {
  * changes), the family and the config, so they are rendered once and reused until then: a change
  * to one policy re-renders one policy, not a thousand.
  */
-function memoChains(
-  obj: object,
-  key: string,
-  family: Family,
-  cfg: RenderConfig,
-  render: () => NftChain[],
-): NftChain[] {
-  return renderMemo.get(cfg, obj, `chains ${family} ${key}`, "", render);
-}
+const objectChains = new ObjectMemo<NftChain[]>();
 
 /**
  * An endpoint chain depends on the endpoint object, the direction, its name and what
@@ -162,6 +154,64 @@ function endpointChainFor(
 
 /** Group chains are shared by every endpoint with the same policies; their name pins their rules. */
 const groupChains = new GenerationCache<NftChain>();
+
+/** What the local workloads contribute to a table: the same for every render until they change. */
+interface WorkloadSection {
+  /** Endpoint chains, each followed by the group chains it is first to jump to. */
+  chains: NftChain[];
+  fromMap: Map<string, string>;
+  toMap: Map<string, string>;
+  /** Keys of the policies and names of the profiles the endpoints refer to. */
+  policies: Set<string>;
+  profiles: Set<string>;
+}
+
+/**
+ * The workload endpoints' chains, dispatch maps and wanted policies. They read only the
+ * workloads and, of the policies and profiles, what `catalogueVersion` covers, so while neither
+ * counter moves — a policy's rules changed, an IP set's members — the last result stands and a
+ * change costs nothing per endpoint. Otherwise each endpoint chain is still memoised on its own.
+ */
+function workloadSection(state: DesiredPolicyState, family: Family, cfg: RenderConfig): WorkloadSection {
+  const versions = `${state.workloadsVersion} ${state.catalogueVersion}`;
+  return renderMemo.get(cfg, state, `workloads nft ${family}`, versions, () => {
+    const known = renderCatalogue(state, cfg, "nft");
+    const groups = groupChains.begin(cfg, `nft ${family}`);
+    const out: WorkloadSection = {
+      chains: [],
+      fromMap: new Map(),
+      toMap: new Map(),
+      policies: new Set(),
+      profiles: new Set(),
+    };
+    const groupNames = new Set<string>();
+    for (const [iface, ep] of state.workloadsByInterface()) {
+      const tw = endpointChain("inbound", iface);
+      const fw = endpointChain("outbound", iface);
+      for (const [name, dir] of [
+        [tw, "inbound"],
+        [fw, "outbound"],
+      ] as const) {
+        const rendered = endpointChainFor(name, ep, dir, cfg, known);
+        out.chains.push(rendered.chain);
+        for (const g of rendered.groups) {
+          const groupName = groupChain(g);
+          if (groupNames.has(groupName)) continue;
+          groupNames.add(groupName);
+          out.chains.push(groups.get(groupName, () => chain(groupName, renderGroupChain(g, cfg))));
+        }
+      }
+      out.toMap.set(iface, `goto ${tw}`);
+      out.fromMap.set(iface, `goto ${fw}`);
+      for (const t of ep.tiers)
+        for (const id of [...t.ingressPolicies, ...t.egressPolicies]) out.policies.add(keyOf(id));
+      for (const p of ep.profileIds) out.profiles.add(p);
+    }
+    groups.done();
+    known.done();
+    return out;
+  });
+}
 
 /** As in Calico, the NAT-outgoing chains exist only while some pool of the family asks for them. */
 export function hasNatOutgoing(state: DesiredPolicyState, family: Family): boolean {
@@ -246,51 +296,31 @@ export function renderPolicyTable(
   }
   if (hosts) for (const c of hostBaseChains()) add(c);
 
-  const known = renderCatalogue(state, cfg, `nft ${family}`);
-  const groups = groupChains.begin(cfg, `nft ${family}`);
-  const fromMap = new Map<string, string>();
-  const toMap = new Map<string, string>();
-  const wanted = { policies: new Set<string>(), profiles: new Set<string>() };
-  for (const [iface, ep] of state.workloadsByInterface()) {
-    const tw = endpointChain("inbound", iface);
-    const fw = endpointChain("outbound", iface);
-    for (const [name, dir] of [
-      [tw, "inbound"],
-      [fw, "outbound"],
-    ] as const) {
-      const rendered = endpointChainFor(name, ep, dir, cfg, known);
-      add(rendered.chain);
-      for (const g of rendered.groups) {
-        const groupName = groupChain(g);
-        if (!chains.has(groupName))
-          add(groups.get(groupName, () => chain(groupName, renderGroupChain(g, cfg))));
-      }
-    }
-    toMap.set(iface, `goto ${tw}`);
-    fromMap.set(iface, `goto ${fw}`);
-    for (const t of ep.tiers)
-      for (const id of [...t.ingressPolicies, ...t.egressPolicies]) wanted.policies.add(keyOf(id));
-    for (const p of ep.profileIds) wanted.profiles.add(p);
-  }
-
-  groups.done();
-  known.done();
+  const local = workloadSection(state, family, cfg);
+  for (const c of local.chains) add(c);
 
   const hep = renderHostEndpointChains(hostEndpoints, family, cfg, nftDialect, {
     hasPolicy: (key) => state.policies.has(key),
     hasProfile: (name) => state.profiles.has(name),
   });
   for (const c of hep.chains) add(chain(c.name, c.rules));
-  for (const key of hep.policies.filter) wanted.policies.add(key);
-  for (const name of hep.profiles.filter) wanted.profiles.add(name);
+  // The section's sets are kept for later renders: host endpoints' wants are asked beside them.
+  const wanted = {
+    policy: (key: string) => local.policies.has(key) || hep.policies.filter.has(key),
+    profile: (name: string) => local.profiles.has(name) || hep.profiles.filter.has(name),
+  };
   for (const c of tablePolicyChains(state, family, cfg, "raw", hep)) add(c);
   for (const c of tablePolicyChains(state, family, cfg, "mangle", hep)) add(c);
 
   // Only chains some endpoint can reach are programmed, unless the policy
   // asks to be present everywhere.
-  for (const [key, { id, policy }] of [...state.policies].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!wanted.policies.has(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;
-    for (const c of memoChains(policy, key, family, cfg, () => {
+  const policyChains = objectChains.scope(cfg, `policy ${family}`);
+  for (const key of sortedPolicyKeys(state, cfg)) {
+    const entry = state.policies.get(key);
+    if (!entry) continue;
+    const { id, policy } = entry;
+    if (!wanted.policy(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;
+    for (const c of policyChains(policy, key, () => {
       const owner = {
         kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
         name: id.name,
@@ -318,10 +348,11 @@ export function renderPolicyTable(
     }))
       add(c);
   }
+  const profileChains = objectChains.scope(cfg, `profile ${family}`);
   for (const [name, profile] of [...state.profiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!wanted.profiles.has(name)) continue;
+    if (!wanted.profile(name)) continue;
     const owner = { kind: "pro", name, namespace: "", tier: "" };
-    for (const c of memoChains(profile, name, family, cfg, () => [
+    for (const c of profileChains(profile, name, () => [
       chain(
         profileChain("inbound", name),
         renderRuleList(profile.inboundRules, family, cfg, {
@@ -348,8 +379,8 @@ export function renderPolicyTable(
   }
 
   const maps = new Map([
-    [C.fromWlDispatch, { name: C.fromWlDispatch, elements: fromMap }],
-    [C.toWlDispatch, { name: C.toWlDispatch, elements: toMap }],
+    [C.fromWlDispatch, { name: C.fromWlDispatch, elements: local.fromMap }],
+    [C.toWlDispatch, { name: C.toWlDispatch, elements: local.toMap }],
   ]);
   return { family, name: cfg.tableName, sets, maps, chains };
 }
