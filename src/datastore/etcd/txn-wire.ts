@@ -65,13 +65,16 @@ const tag = (field: number, wireType: number) => (field << 3) | wireType;
 const TARGET = { version: 0, mod: 2 } as const;
 const RESULT = { equal: 0, less: 2 } as const;
 
-const TWO_63 = 1n << 63n;
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+// Bounds as constants: a bigint expression would allocate on every call.
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const SAFE_MIN = -SAFE_MAX;
 
 /** An int64 in the form Writer.int64 takes: a number while exact, else its two 32-bit halves. */
 function int64(v: bigint): number | protobuf.Long {
-  if (v < -TWO_63 || v >= TWO_63) throw new RangeError(`${v} is not an int64`);
-  if (v <= SAFE && v >= -SAFE) return Number(v);
+  if (v < INT64_MIN || v > INT64_MAX) throw new RangeError(`${v} is not an int64`);
+  if (v <= SAFE_MAX && v >= SAFE_MIN) return Number(v);
   return { low: Number(BigInt.asIntN(32, v)), high: Number(BigInt.asIntN(32, v >> 32n)), unsigned: false };
 }
 
