@@ -1,5 +1,6 @@
 /**
- * The hand-written Txn codec against protobufjs reading etcd's own rpc.proto (the schema and
+ * Our Txn codec (on protobufjs's low-level Writer/Reader) against protobufjs reading etcd's own
+ * rpc.proto (the schema and
  * library etcd3 uses): every request we encode must decode there to the same message, and every
  * response protobufjs encodes must decode here to the same kvs and revision.
  */
@@ -11,6 +12,7 @@ import {
   decodeTxnResponse,
   encodeTxn,
   type WireCompare,
+  WireDecodeError,
   type WireOp,
 } from "../../src/datastore/etcd/txn-wire.js";
 
@@ -218,5 +220,73 @@ describe("etcd Txn wire codec", () => {
     expect(() => decodeTxnResponse(Buffer.from(full).subarray(0, full.length - 2))).toThrow(
       /beyond message|truncated/,
     );
+  });
+
+  it("writes text as Buffer does, a lone surrogate as U+FFFD, short or long", () => {
+    for (const key of ["a\uD800b", `${"x".repeat(50)}\uDC00`]) {
+      const bytes = encodeTxn({ compare: [], success: [{ type: "put", key, value: "v" }], failure: [] });
+      const decoded = TxnRequest.toObject(TxnRequest.decode(bytes), { bytes: String });
+      expect(decoded.success[0].request_put.key).toBe(Buffer.from(key, "utf8").toString("base64"));
+    }
+  });
+
+  it("writes int64 extremes exactly", () => {
+    for (const value of [-(1n << 63n), -1n, (1n << 53n) + 1n, (1n << 63n) - 1n]) {
+      const bytes = encodeTxn({
+        compare: [{ key: "k", target: "mod", result: "less", value }],
+        success: [],
+        failure: [],
+      });
+      const decoded = TxnRequest.toObject(TxnRequest.decode(bytes), { longs: String });
+      expect(decoded.compare[0].mod_revision).toBe(String(value));
+    }
+    expect(() =>
+      encodeTxn({
+        compare: [{ key: "k", target: "mod", result: "less", value: 1n << 63n }],
+        success: [],
+        failure: [],
+      }),
+    ).toThrow(/not an int64/);
+  });
+
+  // Hand-built wire bytes: tag (field << 3 | wire type, one byte for fields below 16), then the field.
+  const ld = (field: number, body: number[]) => [(field << 3) | 2, body.length, ...body];
+  const unknownOfEveryType = [
+    [(10 << 3) | 0, 0x96, 0x01], // varint
+    [(11 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8], // fixed64
+    ld(12, [1, 2, 3]), // length-delimited
+    [(13 << 3) | 3, (1 << 3) | 0, 5, (13 << 3) | 4], // group holding a varint
+    [(14 << 3) | 5, 1, 2, 3, 4], // fixed32
+  ].flat();
+
+  it("skips unknown fields of every wire type, at every level", () => {
+    const kv = [...ld(1, [0x6b]), ...unknownOfEveryType, (3 << 3) | 0, 9, ...ld(5, [0x76])];
+    const range = [...unknownOfEveryType, ...ld(2, kv)];
+    const bytes = Buffer.from([
+      ...unknownOfEveryType,
+      ...ld(1, [...unknownOfEveryType, (3 << 3) | 0, 42]),
+      (2 << 3) | 0,
+      1,
+      ...ld(3, [...unknownOfEveryType, ...ld(1, range)]),
+    ]);
+    expect(decodeTxnResponse(bytes)).toEqual({
+      revision: "42",
+      succeeded: true,
+      responses: [
+        {
+          type: "range",
+          kvs: [{ key: "k", value: "v", modRevision: "9", createRevision: "0", version: "0" }],
+        },
+      ],
+    });
+  });
+
+  it("rejects a field running past the end of its submessage, and an invalid wire type", () => {
+    // The header claims 2 bytes, but its revision varint takes 3.
+    const overrun = Buffer.from([...ld(1, [(3 << 3) | 0, 0x80]), 0x01, (2 << 3) | 0, 1]);
+    expect(() => decodeTxnResponse(overrun)).toThrow(WireDecodeError);
+    expect(() => decodeTxnResponse(overrun)).toThrow(/beyond message/);
+    const badWireType = Buffer.from([(9 << 3) | 7, 0]);
+    expect(() => decodeTxnResponse(badWireType)).toThrow(/malformed TxnResponse/);
   });
 });

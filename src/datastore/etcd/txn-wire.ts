@@ -1,15 +1,18 @@
 /**
  * etcd's TxnRequest and TxnResponse (etcdserverpb, rpc.proto) in protobuf wire format, written
- * and read directly. Every conditional write and batched read of the KV store is one Txn, and
- * going through etcd3's generic path built each one as a plain object, converted it with
- * protobufjs's fromObject, encoded it, then decoded the answer into objects with every int64 as
- * a Long turned into text: about a tenth of the client's CPU per IPAM allocation. Here a request
- * is measured, then written into one buffer; a response is read straight into KeyValues.
+ * and read directly on protobufjs's low-level Writer and Reader (the part its static generated
+ * code uses). Every conditional write and batched read of the KV store is one Txn, and going
+ * through etcd3's generic path built each one as a plain object, converted it with protobufjs's
+ * fromObject, encoded it, then decoded the answer into objects with every int64 as a Long turned
+ * into text: about a tenth of the client's CPU per IPAM allocation. Here a request is written
+ * field by field, with no message objects or reflection; a response is read straight into
+ * KeyValues.
  *
  * Only what the KV store sends is written (mod-revision and version compares, range, put and
  * delete ops) and only what it reads is kept (header revision, succeeded, range kvs and deleted
  * prev_kvs); unknown fields are skipped, as protobuf requires.
  */
+import protobuf from "protobufjs/minimal.js";
 import type { KeyValue } from "../kv.js";
 
 /** A Compare: `target` of the key (or of every key up to `rangeEnd`) `result` `value`. */
@@ -44,7 +47,17 @@ export interface WireTxnResponse {
   responses: WireResponseOp[];
 }
 
-// Field tags: (field number << 3) | wire type (0 varint, 2 length-delimited).
+type Writer = protobuf.Writer;
+type Reader = protobuf.Reader;
+
+// Without a Long implementation, Reader.int64 gives a plain number and loses revisions beyond
+// 2^53; protobufjs finds long.js (its own dependency) at load, so this only guards a broken
+// install.
+if (!protobuf.util.Long)
+  throw new Error("protobufjs loaded without Long support: int64 fields would be inexact");
+
+// Wire types, and a field's tag: (field number << 3) | wire type.
+const VARINT = 0;
 const LEN = 2;
 const tag = (field: number, wireType: number) => (field << 3) | wireType;
 
@@ -52,313 +65,203 @@ const tag = (field: number, wireType: number) => (field << 3) | wireType;
 const TARGET = { version: 0, mod: 2 } as const;
 const RESULT = { equal: 0, less: 2 } as const;
 
-const TWO_63 = 1n << 63n;
-const TWO_64 = 1n << 64n;
+// Bounds as constants: a bigint expression would allocate on every call.
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const SAFE_MIN = -SAFE_MAX;
 
-/** An int64 as the unsigned varint protobuf writes (negatives as 10-byte two's complement). */
-function uint64(v: bigint): bigint {
-  if (v < -TWO_63 || v >= TWO_63) throw new RangeError(`${v} is not an int64`);
-  return v < 0n ? v + TWO_64 : v;
+/** An int64 in the form Writer.int64 takes: a number while exact, else its two 32-bit halves. */
+function int64(v: bigint): number | protobuf.Long {
+  if (v < INT64_MIN || v > INT64_MAX) throw new RangeError(`${v} is not an int64`);
+  if (v <= SAFE_MAX && v >= SAFE_MIN) return Number(v);
+  return { low: Number(BigInt.asIntN(32, v)), high: Number(BigInt.asIntN(32, v >> 32n)), unsigned: false };
 }
 
-function varintSize(v: number | bigint): number {
-  if (typeof v === "number") {
-    let n = 1;
-    while (v >= 128) {
-      v = Math.floor(v / 128);
-      n++;
-    }
-    return n;
-  }
-  let n = 1;
-  while (v >= 128n) {
-    v >>= 7n;
-    n++;
-  }
-  return n;
+// ES2024's String.prototype.isWellFormed/toWellFormed, present in Node 20 but not in our lib.
+interface WellFormed {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
 }
 
-const bytesField = (field: number, len: number) => varintSize(tag(field, LEN)) + varintSize(len) + len;
-const varintField = (field: number, v: number | bigint) => varintSize(tag(field, 0)) + varintSize(v);
-
-class Writer {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  varint(v: number | bigint): void {
-    const buf = this.buf;
-    if (typeof v === "number") {
-      while (v >= 128) {
-        buf[this.pos++] = (v % 128) | 128;
-        v = Math.floor(v / 128);
-      }
-      buf[this.pos++] = v;
-      return;
-    }
-    while (v >= 128n) {
-      buf[this.pos++] = Number(v & 127n) | 128;
-      v >>= 7n;
-    }
-    buf[this.pos++] = Number(v);
-  }
-
-  header(field: number, len: number): void {
-    this.varint(tag(field, LEN));
-    this.varint(len);
-  }
-
-  text(field: number, s: string, len: number): void {
-    this.header(field, len);
-    this.pos += this.buf.write(s, this.pos, len, "utf8");
-  }
-
-  bytes(field: number, b: Buffer): void {
-    this.header(field, b.length);
-    this.pos += b.copy(this.buf, this.pos);
-  }
-
-  number(field: number, v: number | bigint): void {
-    this.varint(tag(field, 0));
-    this.varint(v);
-  }
+/**
+ * Text as UTF-8, exactly as Buffer writes it. protobufjs encodes a lone surrogate on its own
+ * (for short strings) where Buffer writes U+FFFD, so such a string is made well-formed first.
+ */
+function text(w: Writer, field: number, s: string): void {
+  const ws = s as unknown as WellFormed;
+  w.uint32(tag(field, LEN)).string(ws.isWellFormed() ? s : ws.toWellFormed());
 }
 
-/** The int64 value of a compare as the varint's unsigned value, a number when exact. */
-function compareValue(c: WireCompare): number | bigint {
-  const u = uint64(c.value);
-  return u <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(u) : u;
+function writeCompare(w: Writer, c: WireCompare): void {
+  w.uint32(tag(1, LEN)).fork();
+  w.uint32(tag(1, VARINT)).int32(RESULT[c.result]);
+  w.uint32(tag(2, VARINT)).int32(TARGET[c.target]);
+  text(w, 3, c.key);
+  // The value is a oneof member: written even when zero, so etcd sees which one is set.
+  w.uint32(tag(c.target === "mod" ? 6 : 4, VARINT)).int64(int64(c.value));
+  if (c.rangeEnd) w.uint32(tag(64, LEN)).bytes(c.rangeEnd);
+  w.ldelim();
 }
 
-// Sizes are computed once per message and kept beside it, so writing never measures twice.
-interface Sized<T> {
-  item: T;
-  keyLen: number;
-  valueLen: number;
-  body: number;
-}
-
-function sizeCompare(c: WireCompare): Sized<WireCompare> & { v: number | bigint } {
-  const keyLen = Buffer.byteLength(c.key);
-  const v = compareValue(c);
-  const body =
-    varintField(1, RESULT[c.result]) +
-    varintField(2, TARGET[c.target]) +
-    bytesField(3, keyLen) +
-    // The value is a oneof member: written even when zero, so etcd sees which one is set.
-    varintField(c.target === "mod" ? 6 : 4, v) +
-    (c.rangeEnd ? bytesField(64, c.rangeEnd.length) : 0);
-  return { item: c, keyLen, valueLen: 0, body, v };
-}
-
-function sizeOp(op: WireOp): Sized<WireOp> & { inner: number } {
-  const keyLen = Buffer.byteLength(op.key);
-  let inner = bytesField(1, keyLen);
-  let valueLen = 0;
+function writeOp(w: Writer, field: number, op: WireOp): void {
+  w.uint32(tag(field, LEN)).fork();
+  w.uint32(tag(op.type === "range" ? 1 : op.type === "put" ? 2 : 3, LEN)).fork();
+  text(w, 1, op.key);
   if (op.type === "range") {
-    if (op.rangeEnd) inner += bytesField(2, op.rangeEnd.length);
+    if (op.rangeEnd) w.uint32(tag(2, LEN)).bytes(op.rangeEnd);
   } else if (op.type === "put") {
-    valueLen = Buffer.byteLength(op.value);
-    inner += bytesField(2, valueLen);
-    if (op.lease !== undefined) inner += varintField(3, uint64(op.lease));
+    text(w, 2, op.value);
+    if (op.lease !== undefined) w.uint32(tag(3, VARINT)).int64(int64(op.lease));
   } else if (op.prevKv) {
-    inner += varintField(3, 1);
+    w.uint32(tag(3, VARINT)).bool(true);
   }
-  const field = op.type === "range" ? 1 : op.type === "put" ? 2 : 3;
-  return { item: op, keyLen, valueLen, inner, body: bytesField(field, inner) };
-}
-
-function writeCompare(w: Writer, s: ReturnType<typeof sizeCompare>): void {
-  const c = s.item;
-  w.header(1, s.body);
-  w.number(1, RESULT[c.result]);
-  w.number(2, TARGET[c.target]);
-  w.text(3, c.key, s.keyLen);
-  w.number(c.target === "mod" ? 6 : 4, s.v);
-  if (c.rangeEnd) w.bytes(64, c.rangeEnd);
-}
-
-function writeOp(w: Writer, field: number, s: ReturnType<typeof sizeOp>): void {
-  const op = s.item;
-  w.header(field, s.body);
-  w.header(op.type === "range" ? 1 : op.type === "put" ? 2 : 3, s.inner);
-  w.text(1, op.key, s.keyLen);
-  if (op.type === "range") {
-    if (op.rangeEnd) w.bytes(2, op.rangeEnd);
-  } else if (op.type === "put") {
-    w.text(2, op.value, s.valueLen);
-    if (op.lease !== undefined) w.number(3, uint64(op.lease));
-  } else if (op.prevKv) {
-    w.number(3, 1);
-  }
+  w.ldelim().ldelim();
 }
 
 /** The TxnRequest, encoded. */
 export function encodeTxn(txn: WireTxn): Buffer {
-  const compares = txn.compare.map(sizeCompare);
-  const success = txn.success.map(sizeOp);
-  const failure = txn.failure.map(sizeOp);
-  let total = 0;
-  for (const c of compares) total += bytesField(1, c.body);
-  for (const s of success) total += bytesField(2, s.body);
-  for (const f of failure) total += bytesField(3, f.body);
-  const w = new Writer(Buffer.allocUnsafe(total));
-  for (const c of compares) writeCompare(w, c);
-  for (const s of success) writeOp(w, 2, s);
-  for (const f of failure) writeOp(w, 3, f);
-  if (w.pos !== total) throw new Error(`TxnRequest encoding wrote ${w.pos} bytes, expected ${total}`);
-  return w.buf;
+  const w = protobuf.Writer.create();
+  for (const c of txn.compare) writeCompare(w, c);
+  for (const s of txn.success) writeOp(w, 2, s);
+  for (const f of txn.failure) writeOp(w, 3, f);
+  // In Node, Writer.create gives a BufferWriter, whose finish() is already a Buffer.
+  const out = w.finish();
+  return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.length);
 }
 
 export class WireDecodeError extends Error {
   override name = "WireDecodeError";
 }
 
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-
-  get done(): boolean {
-    return this.pos >= this.end;
-  }
-
-  /** A varint: a number while exact, a bigint beyond 2^53. */
-  varint(): number | bigint {
-    const buf = this.buf;
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 7; i++) {
-      if (this.pos >= this.end) throw new WireDecodeError("truncated varint");
-      const b = buf[this.pos++]!;
-      result += (b & 127) * scale;
-      if (b < 128) return result;
-      scale *= 128;
-    }
-    // More than 49 bits: finish in bigint, exactly.
-    let big = BigInt(result);
-    let shift = 49n;
-    for (let i = 7; i < 10; i++) {
-      if (this.pos >= this.end) throw new WireDecodeError("truncated varint");
-      const b = buf[this.pos++]!;
-      big |= BigInt(b & 127) << shift;
-      if (b < 128) return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
-      shift += 7n;
-    }
-    throw new WireDecodeError("varint longer than 10 bytes");
-  }
-
-  /** An int64 field as decimal text. */
-  int64(): string {
-    const v = this.varint();
-    if (typeof v === "number") return String(v);
-    return String(v >= TWO_63 ? v - TWO_64 : v);
-  }
-
-  /** A length-delimited field: its [start, end). */
-  span(): [number, number] {
-    const len = Number(this.varint());
-    const start = this.pos;
-    if (start + len > this.end) throw new WireDecodeError("length beyond message");
-    this.pos += len;
-    return [start, start + len];
-  }
-
-  skip(wireType: number): void {
-    if (wireType === 0) this.varint();
-    else if (wireType === 1) this.pos += 8;
-    else if (wireType === 2) this.span();
-    else if (wireType === 5) this.pos += 4;
-    else throw new WireDecodeError(`unsupported wire type ${wireType}`);
-    if (this.pos > this.end) throw new WireDecodeError("field beyond message");
-  }
+/** An int64 field as decimal text, exact over the whole range. */
+function readInt64(r: Reader): string {
+  const { low, high } = r.int64();
+  // |value| < 2^53 exactly when the high word is within ±2^21: a double holds it.
+  if (high >= -0x200000 && high < 0x200000) return String(high * 0x100000000 + (low >>> 0));
+  return String(BigInt.asIntN(64, (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0)));
 }
 
-function decodeKeyValue(buf: Buffer, start: number, end: number): KeyValue {
-  const r = new Reader(buf, start, end);
+/** The end of the length-delimited field at the reader, checked against the whole message. */
+function fieldEnd(r: Reader): number {
+  const len = r.uint32();
+  const end = r.pos + len;
+  if (end > r.len) throw new WireDecodeError("length beyond message");
+  return end;
+}
+
+/** After reading a submessage up to `end`: its last field must not have run past it. */
+function closeField(r: Reader, end: number): void {
+  if (r.pos !== end) throw new WireDecodeError("field beyond message");
+}
+
+/** A bytes field as text, decoded as Buffer decodes UTF-8. */
+function readText(r: Reader, buf: Buffer): string {
+  const end = fieldEnd(r);
+  const start = r.pos;
+  r.pos = end;
+  return buf.toString("utf8", start, end);
+}
+
+function decodeKeyValue(r: Reader, buf: Buffer, end: number): KeyValue {
   const kv: KeyValue = { key: "", value: "", modRevision: "0", createRevision: "0", version: "0" };
-  while (!r.done) {
-    const t = Number(r.varint());
-    const field = t >>> 3;
-    if (field === 1 && (t & 7) === LEN) {
-      const [s, e] = r.span();
-      kv.key = buf.toString("utf8", s, e);
-    } else if (field === 5 && (t & 7) === LEN) {
-      const [s, e] = r.span();
-      kv.value = buf.toString("utf8", s, e);
-    } else if (field === 2 && (t & 7) === 0) kv.createRevision = r.int64();
-    else if (field === 3 && (t & 7) === 0) kv.modRevision = r.int64();
-    else if (field === 4 && (t & 7) === 0) kv.version = r.int64();
-    else r.skip(t & 7);
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t) {
+      case tag(1, LEN):
+        kv.key = readText(r, buf);
+        break;
+      case tag(5, LEN):
+        kv.value = readText(r, buf);
+        break;
+      case tag(2, VARINT):
+        kv.createRevision = readInt64(r);
+        break;
+      case tag(3, VARINT):
+        kv.modRevision = readInt64(r);
+        break;
+      case tag(4, VARINT):
+        kv.version = readInt64(r);
+        break;
+      default:
+        r.skipType(t & 7);
+    }
   }
+  closeField(r, end);
   return kv;
 }
 
 /** The KeyValues of field `kvField` of a RangeResponse or DeleteRangeResponse. */
-function decodeKvs(buf: Buffer, start: number, end: number, kvField: number): KeyValue[] {
-  const r = new Reader(buf, start, end);
+function decodeKvs(r: Reader, buf: Buffer, end: number, kvField: number): KeyValue[] {
   const kvs: KeyValue[] = [];
-  while (!r.done) {
-    const t = Number(r.varint());
-    if (t >>> 3 === kvField && (t & 7) === LEN) {
-      const [s, e] = r.span();
-      kvs.push(decodeKeyValue(buf, s, e));
-    } else r.skip(t & 7);
+  const kvTag = tag(kvField, LEN);
+  while (r.pos < end) {
+    const t = r.uint32();
+    if (t === kvTag) kvs.push(decodeKeyValue(r, buf, fieldEnd(r)));
+    else r.skipType(t & 7);
   }
+  closeField(r, end);
   return kvs;
 }
 
 const OP_TYPES = ["other", "range", "put", "delete"] as const;
 
-function decodeResponseOp(buf: Buffer, start: number, end: number): WireResponseOp {
-  const r = new Reader(buf, start, end);
+function decodeResponseOp(r: Reader, buf: Buffer, end: number): WireResponseOp {
   let op: WireResponseOp = { type: "other", kvs: [] };
-  while (!r.done) {
-    const t = Number(r.varint());
+  while (r.pos < end) {
+    const t = r.uint32();
     const field = t >>> 3;
     if ((t & 7) !== LEN || field < 1 || field > 4) {
-      r.skip(t & 7);
+      r.skipType(t & 7);
       continue;
     }
-    const [s, e] = r.span();
+    const opEnd = fieldEnd(r);
     const type = OP_TYPES[field] ?? "other";
     // RangeResponse keeps its kvs in field 2, DeleteRangeResponse its prev_kvs in field 3.
-    const kvs = type === "range" ? decodeKvs(buf, s, e, 2) : type === "delete" ? decodeKvs(buf, s, e, 3) : [];
-    op = { type, kvs };
+    const kvField = type === "range" ? 2 : type === "delete" ? 3 : 0;
+    if (kvField) op = { type, kvs: decodeKvs(r, buf, opEnd, kvField) };
+    else {
+      r.pos = opEnd;
+      op = { type, kvs: [] };
+    }
   }
+  closeField(r, end);
   return op;
 }
 
-function decodeHeaderRevision(buf: Buffer, start: number, end: number): string {
-  const r = new Reader(buf, start, end);
+function decodeHeaderRevision(r: Reader, end: number): string {
   let revision = "0";
-  while (!r.done) {
-    const t = Number(r.varint());
-    if (t >>> 3 === 3 && (t & 7) === 0) revision = r.int64();
-    else r.skip(t & 7);
+  while (r.pos < end) {
+    const t = r.uint32();
+    if (t === tag(3, VARINT)) revision = readInt64(r);
+    else r.skipType(t & 7);
   }
+  closeField(r, end);
   return revision;
+}
+
+function decodeTxn(r: Reader, buf: Buffer): WireTxnResponse {
+  const out: WireTxnResponse = { revision: "0", succeeded: false, responses: [] };
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    if (t === tag(1, LEN)) out.revision = decodeHeaderRevision(r, fieldEnd(r));
+    else if (t === tag(2, VARINT)) out.succeeded = r.bool();
+    else if (t === tag(3, LEN)) out.responses.push(decodeResponseOp(r, buf, fieldEnd(r)));
+    else r.skipType(t & 7);
+  }
+  closeField(r, r.len);
+  return out;
 }
 
 /** A TxnResponse, decoded. */
 export function decodeTxnResponse(buf: Buffer): WireTxnResponse {
-  const r = new Reader(buf, 0, buf.length);
-  const out: WireTxnResponse = { revision: "0", succeeded: false, responses: [] };
-  while (!r.done) {
-    const t = Number(r.varint());
-    const field = t >>> 3;
-    if (field === 1 && (t & 7) === LEN) {
-      const [s, e] = r.span();
-      out.revision = decodeHeaderRevision(buf, s, e);
-    } else if (field === 2 && (t & 7) === 0) out.succeeded = r.varint() !== 0;
-    else if (field === 3 && (t & 7) === LEN) {
-      const [s, e] = r.span();
-      out.responses.push(decodeResponseOp(buf, s, e));
-    } else r.skip(t & 7);
+  try {
+    return decodeTxn(protobuf.Reader.create(buf), buf);
+  } catch (err) {
+    if (err instanceof WireDecodeError) throw err;
+    // protobufjs reports reading past the end as a RangeError ("index out of range") and a bad
+    // wire type as an Error; both mean the bytes are not a whole TxnResponse.
+    const why = err instanceof RangeError ? "truncated" : "malformed";
+    throw new WireDecodeError(`${why} TxnResponse: ${(err as Error).message}`);
   }
-  return out;
 }
