@@ -40,7 +40,7 @@ import {
   planEndpointChain,
   planGroups,
 } from "../rules/plan.js";
-import { logPrefix, type RuleOwner } from "../rules/policy.js";
+import { logPrefix, policyOwner, type RuleOwner } from "../rules/policy.js";
 import type { DesiredPolicyState } from "../state.js";
 import { renderIptablesMatches } from "./match.js";
 
@@ -483,12 +483,7 @@ function policyChains(
     if (!wanted.policy(key) && !(everywhere && policy.performanceHints.includes("AssumeNeededOnEveryNode")))
       continue;
     const rendered = policyMemo(policy, key, () => {
-      const owner = {
-        kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
-        name: id.name,
-        namespace: id.namespace,
-        tier: id.tier,
-      };
+      const owner = policyOwner(id);
       return [
         chain(
           policyChainName("inbound", key),

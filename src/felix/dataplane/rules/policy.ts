@@ -1,4 +1,4 @@
-import type { Rule } from "../../calc/messages.js";
+import type { PolicyID, Rule } from "../../calc/messages.js";
 import type { Family } from "../nft/model.js";
 import type { RenderConfig } from "./config.js";
 import { markSet } from "./marks.js";
@@ -21,6 +21,16 @@ export interface RuleOwner {
   tier: string;
   /** Which way the rules police; with flow logs on, it picks the NFLOG group and prefix. */
   direction?: Direction;
+}
+
+/** A policy as the owner of its rule lists; the caller adds the description and direction. */
+export function policyOwner(id: PolicyID): Omit<RuleOwner, "description" | "direction"> {
+  return {
+    kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
+    name: id.name,
+    namespace: id.namespace,
+    tier: id.tier,
+  };
 }
 
 /** nft's NFLOG statement for a verdict, or "" when flow logs are off. */

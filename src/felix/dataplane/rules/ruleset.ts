@@ -27,7 +27,7 @@ import {
 } from "./names.js";
 import { nftDialect } from "./nft-dialect.js";
 import { endpointSignature, planEndpointChain, planGroups } from "./plan.js";
-import { type RuleBody, renderRuleList } from "./policy.js";
+import { policyOwner, type RuleBody, renderRuleList } from "./policy.js";
 
 const SET_KIND: Record<IPSetType, SetKind> = { ip: "addr", net: "net", "ip,port": "addr-port" };
 
@@ -321,12 +321,7 @@ export function renderPolicyTable(
     const { id, policy } = entry;
     if (!wanted.policy(key) && !policy.performanceHints.includes("AssumeNeededOnEveryNode")) continue;
     for (const c of policyChains(policy, key, () => {
-      const owner = {
-        kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
-        name: id.name,
-        namespace: id.namespace,
-        tier: id.tier,
-      };
+      const owner = policyOwner(id);
       return [
         chain(
           policyChain("inbound", key),
@@ -403,12 +398,7 @@ function tablePolicyChains(
     const entry = state.policies.get(key);
     if (!entry) continue;
     const { id, policy } = entry;
-    const owner = {
-      kind: id.kind === "GlobalNetworkPolicy" ? "gnp" : "np",
-      name: id.name,
-      namespace: id.namespace,
-      tier: id.tier,
-    };
+    const owner = policyOwner(id);
     for (const dir of ["inbound", "outbound"] as const) {
       const rules = dir === "inbound" ? policy.inboundRules : policy.outboundRules;
       const description = `Policy ${key} ${dir === "inbound" ? "ingress" : "egress"}`;
