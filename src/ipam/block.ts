@@ -358,9 +358,9 @@ export function validateBlock(block: AllocationBlock, now: Date): string[] {
 
 function stringMap(v: BigJsonValue | undefined): Record<string, string> | undefined {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) if (typeof val === "string") out[k] = val;
-  return out;
+  // fromEntries defines own properties: a "__proto__" key stays a key, as Calico's Go map keeps it,
+  // where assigning it would set the object's prototype and lose it.
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
 function decodeAttribute(v: BigJsonValue): AllocationAttribute {

@@ -186,4 +186,15 @@ describe("encodeBlock / decodeBlock", () => {
       { numRuns: 300 },
     );
   });
+
+  it("keeps an attribute key named __proto__ as a key (fast-check found it dropped)", () => {
+    const text =
+      '{"cidr":"10.66.0.0/26","affinity":"host:node-a","allocations":[0,null],"unallocated":[1],' +
+      '"attributes":[{"handle_id":"h","secondary":{"__proto__":"x","a":"b"}}],' +
+      '"sequenceNumber":1,"sequenceNumberForAllocation":{"0":1},"deleted":false}';
+    const secondary = decodeBlock(text).attributes[0]?.secondary ?? {};
+    expect(Object.keys(secondary)).toEqual(["__proto__", "a"]);
+    expect(Object.getPrototypeOf(secondary)).toBe(Object.prototype);
+    expect(encodeBlock(decodeBlock(text))).toContain('"secondary":{"__proto__":"x","a":"b"}');
+  });
 });
