@@ -94,11 +94,17 @@ describe("calico-typha", () => {
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     const clients: TyphaSyncClient[] = [];
     try {
+      // A Typha that died or never got ready says why in its log (seen once in CI: never ready).
       await eventually(
-        async () => expect((await fetch(`http://127.0.0.1:${health}/readiness`)).status).toBe(200),
+        async () => {
+          if (child.exitCode !== null) throw new Error(`calico-typha exited (${child.exitCode}): ${log}`);
+          expect((await fetch(`http://127.0.0.1:${health}/readiness`)).status).toBe(200);
+        },
         20_000,
         100,
-      );
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\ncalico-typha's log:\n${log}`);
+      });
       const settings = typhaClientSettings({
         TyphaAddr: `127.0.0.1:${port}`,
         TyphaCAFile: join(dir, "ca.pem"),
