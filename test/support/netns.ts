@@ -9,6 +9,7 @@ import { rm } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { agentSocketPath } from "../../src/cni/agent.js";
 import { type ExecResult, run } from "../../src/lib/exec.js";
 
 export type ExecOutput = ExecResult;
@@ -65,7 +66,13 @@ export class Netns {
     return (await this.ipJson<{ ifname: string }[]>(["link", "show"])).map((l) => l.ifname);
   }
 
+  /** Deletes the namespace, and the CNI agent socket a killed calico-node in it left behind. */
   async remove(): Promise<void> {
+    try {
+      await rm(agentSocketPath(this.path), { force: true });
+    } catch {
+      // The namespace is already gone: its socket's name cannot be known any more.
+    }
     await exec("ip", ["netns", "del", this.name]);
   }
 }
