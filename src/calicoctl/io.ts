@@ -1,4 +1,5 @@
 /** The process boundary of calicoctl: output streams, stdin and the exit status. */
+import { readAll } from "../lib/stream.js";
 
 export interface CliIO {
   out(text: string): void;
@@ -16,11 +17,7 @@ export function processIO(): CliIO {
   return {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
-    readStdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString("utf8");
-    },
+    readStdin: async () => (await readAll(process.stdin)).toString("utf8"),
   };
 }
 

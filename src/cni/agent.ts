@@ -21,6 +21,7 @@ import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { ResourceStore } from "../datastore/types.js";
+import { readAll } from "../lib/stream.js";
 import { withRun } from "./context.js";
 import { Logger } from "./log-core.js";
 import { runPlugin } from "./main.js";
@@ -62,15 +63,6 @@ export interface CniAgent {
   stop(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
 function answer(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   res.end(body);
@@ -93,7 +85,7 @@ async function serve(
   }
   let request: { env: NodeJS.ProcessEnv; stdin: string };
   try {
-    request = parseAgentRequest(await readBody(req));
+    request = parseAgentRequest(await readAll(req));
   } catch (err) {
     answer(res, 400, `${JSON.stringify({ code: 4, msg: (err as Error).message })}\n`);
     return;

@@ -3,6 +3,8 @@
  * protocol modules; the plugin bodies (and through them the etcd client) load only for verbs that
  * need them, so VERSION and argument errors answer at bare Node start-up cost.
  */
+
+import { readAll } from "../lib/stream.js";
 import { type NetConf, parseNetConf } from "./config.js";
 import { runEnv } from "./context.js";
 import { type CniEnv, type Command, parseCommand, parseEnv } from "./env.js";
@@ -22,9 +24,7 @@ export interface RunOutcome {
 }
 
 async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString();
+  return (await readAll(process.stdin)).toString();
 }
 
 /** Programming errors are reported like Calico's recovered panics, with the stack in details. */

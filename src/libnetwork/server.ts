@@ -8,6 +8,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
+import { readAll } from "../lib/stream.js";
 import type { IpamDriver } from "./ipam-driver.js";
 import type { NetworkDriver } from "./network-driver.js";
 import { CONTENT_TYPE, DriverError, IPAM_DRIVER, NETWORK_DRIVER } from "./protocol.js";
@@ -58,15 +59,6 @@ export function ipamRoutes(d: IpamDriver): Record<string, Handler> {
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString()));
-    req.on("error", reject);
-  });
-}
-
 function reply(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": CONTENT_TYPE, "Content-Length": Buffer.byteLength(text) });
@@ -94,7 +86,7 @@ function handler(routes: Record<string, Handler>, log: ServerLog) {
     const route = Object.hasOwn(routes, method) ? routes[method] : undefined;
     let text = "";
     try {
-      text = await readBody(req);
+      text = (await readAll(req)).toString();
       if (!route) {
         reply(res, 404, { Err: `${method} is not implemented` });
         return;
