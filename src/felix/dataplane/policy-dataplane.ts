@@ -1,4 +1,4 @@
-import type { HostEndpoint, ToDataplane } from "../calc/messages.js";
+import type { HostEndpoint, IPPoolType, RouteUpdate, ToDataplane } from "../calc/messages.js";
 import { ClusterRoutesDriver, felixOwnedPoolTypes } from "./cluster-routes.js";
 import type { CommandRunner } from "./exec.js";
 import { InterfaceSysctls, type Link } from "./interfaces/sysctls.js";
@@ -21,12 +21,7 @@ import { DesiredPolicyState } from "./state.js";
 import { TunnelManager, type TunnelOptions } from "./tunnels/manager.js";
 import { DEFAULT_MTU_IFACE_PATTERN } from "./tunnels/plan.js";
 
-const ROUTE_MESSAGES = new Set<ToDataplane["type"]>([
-  "WorkloadEndpointUpdate",
-  "WorkloadEndpointRemove",
-  "RouteUpdate",
-  "RouteRemove",
-]);
+const WORKLOAD_MESSAGES = new Set<ToDataplane["type"]>(["WorkloadEndpointUpdate", "WorkloadEndpointRemove"]);
 
 /** Which kernel facility enforces policy: Felix's `NFTablesMode` / `IptablesBackend`. */
 export type PolicyBackend = { kind: "nftables" } | { kind: "iptables"; flavour: IptablesFlavour };
@@ -99,6 +94,8 @@ export class PolicyDataplane {
   private readonly clusterRoutes: ClusterRoutesDriver;
   private readonly sysctls: InterfaceSysctls;
   private readonly tunnels: TunnelManager;
+  /** Pool types whose block routes Felix programs (`ProgramClusterRoutes`). */
+  private readonly owned: ReadonlySet<IPPoolType>;
   private dirty = true;
   /** Policy-only changes skip the interface and route reads, which cost more than the change. */
   private routesDirty = true;
@@ -116,6 +113,7 @@ export class PolicyDataplane {
     private readonly opts: PolicyDataplaneOptions = {},
   ) {
     this.clusterRoutes = new ClusterRoutesDriver(run);
+    this.owned = felixOwnedPoolTypes(opts.programClusterRoutes);
     this.tunnels = new TunnelManager(run, opts.tunnels ?? NO_TUNNEL_OPTIONS);
     this.sysctls = new InterfaceSysctls(run, {
       ipv6: opts.ipv6 ?? true,
@@ -129,10 +127,25 @@ export class PolicyDataplane {
 
   onUpdate(msg: ToDataplane): void {
     const tunnel = this.tunnels.onUpdate(msg);
+    const routes = tunnel || this.touchesProgrammedRoutes(msg);
     if (!this.state.onUpdate(msg) && !tunnel) return;
     this.dirty = true;
     if (msg.type === "HostEndpointUpdate") this.hostAddrsStale = true;
-    if (tunnel || ROUTE_MESSAGES.has(msg.type)) this.routesDirty = true;
+    if (routes) this.routesDirty = true;
+  }
+
+  /**
+   * Whether a message can change a route or tunnel device this dataplane programs (asked before
+   * the state takes it in, so a removal still sees the route it removes). A block of a pool type
+   * BIRD routes is none of Felix's business: without this, every block another node claimed
+   * cost every host a round of eight `ip` processes reading interfaces and route tables.
+   */
+  private touchesProgrammedRoutes(msg: ToDataplane): boolean {
+    if (WORKLOAD_MESSAGES.has(msg.type)) return true;
+    if (msg.type !== "RouteUpdate" && msg.type !== "RouteRemove") return false;
+    const programmed = (r: RouteUpdate | undefined) =>
+      r !== undefined && (this.owned.has(r.ipPoolType) || r.types.includes("local-tunnel"));
+    return programmed(this.state.routes.get(msg.dst)) || (msg.type === "RouteUpdate" && programmed(msg));
   }
 
   /** A workload interface appeared, changed or went: routes and sysctls need another look. */
@@ -265,8 +278,7 @@ export class PolicyDataplane {
     const links = await this.sysctls.links();
     await this.sysctls.apply(this.state.workloadsByInterface().keys(), links);
     const routes = await this.routes.apply(this.workloadRoutes(links));
-    const owned = felixOwnedPoolTypes(this.opts.programClusterRoutes);
-    const tunnels = await this.tunnels.apply(links.values(), this.state.routes.values(), owned);
+    const tunnels = await this.tunnels.apply(links.values(), this.state.routes.values(), this.owned);
     const clusterRoutes = await this.clusterRoutes.apply(tunnels.plan.routes);
     return { routes, clusterRoutes, tunnels: tunnels.commands };
   }

@@ -94,6 +94,37 @@ describe("cluster routes", () => {
     expect((await routes()).join("\n")).not.toContain("10.65.1.0/26");
   });
 
+  it("reads no interfaces or routes for a block of a pool type BIRD routes", async () => {
+    const ran: string[] = [];
+    const counting = (argv: string[], input?: string) => {
+      if (argv[0] === "ip") ran.push(argv.join(" "));
+      return run(argv, input);
+    };
+    const dp = new PolicyDataplane(counting, defaultRenderConfig(), { kind: "nftables" });
+    await dp.apply();
+    ran.length = 0;
+    // Another node's new no-encap block, as every host sees when a node claims one.
+    dp.onUpdate(route("10.67.1.0/26", { dstNodeName: "other", dstNodeIp: "10.0.5.2" }));
+    await dp.apply();
+    expect(ran).toEqual([]);
+    dp.onUpdate({ type: "RouteRemove", dst: "10.67.1.0/26" });
+    await dp.apply();
+    expect(ran).toEqual([]);
+
+    // One Felix programs (IPIP is owned by default) still gets the full route pass.
+    const ipip = route("10.68.0.0/26", { ipPoolType: "ipip", types: ["local-workload"], blackhole: true });
+    dp.onUpdate(ipip);
+    await dp.apply();
+    expect(ran.some((c) => c.includes("route show"))).toBe(true);
+    expect(await routes()).toContain("blackhole 10.68.0.0/26 proto 80");
+    ran.length = 0;
+    dp.onUpdate({ type: "RouteRemove", dst: "10.68.0.0/26" });
+    await dp.apply();
+    expect(ran.some((c) => c.includes("route show"))).toBe(true);
+    expect((await routes()).join("\n")).not.toContain("10.68.0.0/26");
+    dp.close();
+  });
+
   it("takes nothing for no-encap pools by default: BIRD owns those", async () => {
     const driver = new ClusterRoutesDriver(run);
     await driver.apply(
