@@ -110,7 +110,7 @@ export class PolicyDataplane {
     private readonly run: CommandRunner,
     private readonly cfg: RenderConfig,
     readonly backend: PolicyBackend = { kind: "nftables" },
-    private readonly opts: PolicyDataplaneOptions = {},
+    opts: PolicyDataplaneOptions = {},
   ) {
     this.clusterRoutes = new ClusterRoutesDriver(run);
     this.owned = felixOwnedPoolTypes(opts.programClusterRoutes);
