@@ -203,6 +203,7 @@ export class Lab {
       throw new LabError(`${name} still runs ${onNode.join(", ")}: delete those pods first`);
     progress(`stopping ${name}`);
     await this.killNode(name);
+    await removeAgentSockets([node.netns]);
     await run("ip", ["netns", "del", node.netns]);
     await forgetNode(this.paths, name);
     state.nodes = state.nodes.filter((n) => n.name !== name);
@@ -249,9 +250,7 @@ export class Lab {
       for (const p of pids) await killAndWait(Number(p), 2_000);
     }
     for (const node of state?.nodes ?? []) await killAndWait(node.pid, 2_000);
-    // A calico-node that had to be killed leaves its CNI agent's socket, named after its netns.
-    const { agentSocketPath } = await import("../cni/index.js");
-    for (const ns of all) rmSync(agentSocketPath(nsPath(ns)), { force: true });
+    await removeAgentSockets(all);
     for (const ns of all) await run("ip", ["netns", "del", ns]);
     if (state?.etcd) {
       progress("stopping etcd");
@@ -325,4 +324,13 @@ export class Lab {
   podRecord(ref: string): LabPod {
     return pods.findPod(this.state(), ref);
   }
+}
+
+/**
+ * A killed calico-node leaves its CNI agent's socket, named after its namespace's inode: removed
+ * while the namespace still exists, as afterwards its name can no longer be worked out.
+ */
+async function removeAgentSockets(netnses: readonly string[]): Promise<void> {
+  const { agentSocketPath } = await import("../cni/index.js");
+  for (const ns of netnses) rmSync(agentSocketPath(nsPath(ns)), { force: true });
 }

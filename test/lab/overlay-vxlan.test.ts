@@ -5,8 +5,10 @@
  * the pods and full-size transfers cross intact; NAT outgoing and a Kubernetes NetworkPolicy work
  * over the tunnel; a node that joins is reached at once and leaves nothing behind when it goes.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentSocketPath } from "../../src/cni/index.js";
 import { eventually } from "../support/datastore.js";
 import { expectedDigest, SEND_TCP_SCRIPT, SEND_UDP_SCRIPT, SINK_SCRIPT } from "../support/transfer.js";
 import { LabCli, waitForOutput } from "./cli.js";
@@ -152,7 +154,10 @@ spec:
     );
 
     await lab.ok("pod", "delete", "dev/d");
+    const node4Agent = agentSocketPath(`/run/netns/${lab.nodeNetns("node4")}`);
+    expect(existsSync(node4Agent)).toBe(true);
     await lab.ok("node", "remove", "node4");
+    expect(existsSync(node4Agent)).toBe(false);
     await eventually(async () => {
       expect(await neigh()).not.toContain(tunnel);
       expect(await fdb()).not.toContain("172.30.2.4");
