@@ -34,6 +34,8 @@ export interface ConfdOptions {
   routerId?: string;
   /** Coalescing window for bursts of changes. */
   debounceMs?: number;
+  /** First wait before asking BIRD again after a failed reload; doubles up to 10 s. */
+  reloadRetryMs?: number;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -57,6 +59,10 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
   let renders = 0;
   let reloads = 0;
   let stopped = false;
+  /** BIRD has not yet taken the file last written. */
+  let reloadPending = false;
+  let failedReloads = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
   let resolveFirst!: () => void;
   const firstRender = new Promise<void>((r) => {
     resolveFirst = r;
@@ -133,14 +139,40 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
     renders++;
     resolveFirst();
     opts.log?.info({ file: opts.configFile }, "Wrote BIRD configuration");
+    reloadPending = true;
+    await reload();
+  };
+
+  /**
+   * Asks BIRD to take the file, and keeps asking until it has: a reload refused or timed out under
+   * load would otherwise leave BIRD on the old file until some later change (a new block never
+   * exported, its pods unreachable). BIRD that is not running yet reads the file when it starts;
+   * asking it again then is harmless.
+   */
+  const reload = async () => {
+    if (!reloadPending || stopped) return;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = undefined;
     try {
       await bird.configure();
       reloads++;
+      reloadPending = false;
+      if (failedReloads > 0)
+        opts.log?.info({ attempts: failedReloads + 1 }, "BIRD reloaded after failed attempts");
+      failedReloads = 0;
     } catch (err) {
-      opts.log?.warn(
-        { err: (err as Error).message },
-        "BIRD reload skipped (BIRD reads the file when it starts)",
-      );
+      if (failedReloads === 0)
+        opts.log?.warn(
+          { err: (err as Error).message },
+          "BIRD reload failed; retrying (a BIRD not yet running reads the file when it starts)",
+        );
+      const wait = Math.min((opts.reloadRetryMs ?? 1_000) * 2 ** failedReloads, 10_000);
+      failedReloads++;
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        rendering = rendering.then(guardedReload, guardedReload);
+      }, wait);
+      retryTimer.unref();
     }
   };
 
@@ -150,6 +182,7 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
     render().catch((err: Error) =>
       opts.log?.warn({ err: err.message }, "Rendering BIRD configuration failed"),
     );
+  const guardedReload = () => reload().catch(() => undefined);
 
   const callbacks = {
     // Undecodable values are named (with their key) in the error; the syncer skips them.
@@ -196,6 +229,7 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
     stop: async () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (retryTimer) clearTimeout(retryTimer);
       await syncer.stop();
       await rendering.catch(() => undefined);
     },
