@@ -157,14 +157,16 @@ export function startConfd(opts: ConfdOptions): ConfdHandle {
       await bird.configure();
       reloads++;
       reloadPending = false;
-      if (failedReloads > 0)
+      if (failedReloads > 1)
         opts.log?.info({ attempts: failedReloads + 1 }, "BIRD reloaded after failed attempts");
       failedReloads = 0;
     } catch (err) {
-      if (failedReloads === 0)
+      // The first render usually comes before BIRD has started (it then reads the file itself):
+      // one failure is the normal start-up order, a second one is worth a warning.
+      if (failedReloads === 1)
         opts.log?.warn(
           { err: (err as Error).message },
-          "BIRD reload failed; retrying (a BIRD not yet running reads the file when it starts)",
+          "BIRD reload failed twice; retrying until it succeeds",
         );
       const wait = Math.min((opts.reloadRetryMs ?? 1_000) * 2 ** failedReloads, 10_000);
       failedReloads++;
