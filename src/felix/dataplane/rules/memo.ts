@@ -7,6 +7,20 @@
  */
 import type { RenderConfig } from "./config.js";
 
+/** `map`'s value for `key`, made and stored first if there is none (a Map or a WeakMap). */
+function entryOf<K, V>(
+  map: { get(k: K): V | undefined; set(k: K, v: V): unknown },
+  key: K,
+  make: () => V,
+): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
 interface Entry<V> {
   sig: string;
   value: V;
@@ -20,16 +34,8 @@ export class RenderMemo {
    * rendered again only when `sig` differs from last time.
    */
   get<V>(cfg: RenderConfig, obj: object, key: string, sig: string, render: () => V): V {
-    let byObject = this.byConfig.get(cfg);
-    if (!byObject) {
-      byObject = new WeakMap();
-      this.byConfig.set(cfg, byObject);
-    }
-    let entries = byObject.get(obj);
-    if (!entries) {
-      entries = new Map();
-      byObject.set(obj, entries);
-    }
+    const byObject = entryOf(this.byConfig, cfg, () => new WeakMap());
+    const entries = entryOf(byObject, obj, () => new Map<string, Entry<unknown>>());
     const hit = entries.get(key);
     if (hit && hit.sig === sig) return hit.value as V;
     const value = render();
@@ -55,17 +61,8 @@ export class ObjectMemo<V> {
 
   /** The memo of one config and scope, to look objects up in for the rest of a render. */
   scope(cfg: RenderConfig, scope: string): (obj: object, name: string, render: () => V) => V {
-    let scopes = this.byConfig.get(cfg);
-    if (!scopes) {
-      scopes = new Map();
-      this.byConfig.set(cfg, scopes);
-    }
-    let entries = scopes.get(scope);
-    if (!entries) {
-      entries = new WeakMap();
-      scopes.set(scope, entries);
-    }
-    const memo = entries;
+    const scopes = entryOf(this.byConfig, cfg, () => new Map());
+    const memo = entryOf(scopes, scope, () => new WeakMap<object, { name: string; value: V }>());
     return (obj, name, render) => {
       const hit = memo.get(obj);
       if (hit && hit.name === name) return hit.value;
@@ -86,12 +83,7 @@ export class GenerationCache<V> {
 
   /** One render's view: `get` reuses last render's value; `done` keeps only this render's. */
   begin(cfg: RenderConfig, scope: string): { get(key: string, make: () => V): V; done(): void } {
-    let scopes = this.byConfig.get(cfg);
-    if (!scopes) {
-      scopes = new Map();
-      this.byConfig.set(cfg, scopes);
-    }
-    const kept = scopes;
+    const kept = entryOf(this.byConfig, cfg, () => new Map());
     const prev = kept.get(scope) ?? new Map<string, V>();
     const next = new Map<string, V>();
     return {
