@@ -10,7 +10,12 @@ import type { HostEndpoint, WorkloadEndpoint } from "../../calc/messages.js";
 import { ipsetName } from "../ipsets/ipsets.js";
 import type { Family } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
-import { keyOf, type RenderCatalogue, renderCatalogue, sortedPolicyKeys } from "../rules/catalogue.js";
+import {
+  addEndpointRefs,
+  type RenderCatalogue,
+  renderCatalogue,
+  sortedPolicyKeys,
+} from "../rules/catalogue.js";
 import type { RenderConfig } from "../rules/config.js";
 import { groupChainBase, groupChainPlan, type PolicyGroup } from "../rules/groups.js";
 import {
@@ -597,9 +602,7 @@ function workloadSection(state: DesiredPolicyState, family: Family, cfg: RenderC
           out.chains.push(groups.get(name, () => chain(name, groupRules(g, cfg))));
         }
       }
-      for (const t of ep.tiers)
-        for (const id of [...t.ingressPolicies, ...t.egressPolicies]) out.policies.add(keyOf(id));
-      for (const p of ep.profileIds) out.profiles.add(p);
+      addEndpointRefs(ep, out);
     }
     groups.done();
     known.done();

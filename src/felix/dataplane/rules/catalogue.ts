@@ -2,7 +2,7 @@
  * What the renderers ask of the desired state about the chains an endpoint chain jumps to, and a
  * cheap summary of it for the endpoint-chain memo.
  */
-import { type PolicyID, policyIdKey } from "../../calc/messages.js";
+import { type PolicyID, policyIdKey, type WorkloadEndpoint } from "../../calc/messages.js";
 import type { DesiredPolicyState } from "../state.js";
 import type { RenderConfig } from "./config.js";
 import { GenerationCache, renderMemo } from "./memo.js";
@@ -65,4 +65,14 @@ export function sortedPolicyKeys(state: DesiredPolicyState, cfg: RenderConfig): 
   return renderMemo.get(cfg, state, "policy keys", `${state.policyKeysVersion}`, () =>
     [...state.policies.keys()].sort(),
   );
+}
+
+/** Adds the keys of the policies and the names of the profiles an endpoint refers to. */
+export function addEndpointRefs(
+  ep: Pick<WorkloadEndpoint, "tiers" | "profileIds">,
+  into: { policies: Set<string>; profiles: Set<string> },
+): void {
+  for (const t of ep.tiers)
+    for (const id of [...t.ingressPolicies, ...t.egressPolicies]) into.policies.add(keyOf(id));
+  for (const p of ep.profileIds) into.profiles.add(p);
 }

@@ -3,7 +3,7 @@ import { setElements } from "../nft/elements.js";
 import type { BaseChainHook, Family, NftChain, NftSet, NftTable, SetKind } from "../nft/model.js";
 import { hashRules } from "../nft/rule-hash.js";
 import type { DesiredPolicyState } from "../state.js";
-import { keyOf, type RenderCatalogue, renderCatalogue, sortedPolicyKeys } from "./catalogue.js";
+import { addEndpointRefs, type RenderCatalogue, renderCatalogue, sortedPolicyKeys } from "./catalogue.js";
 import type { RenderConfig } from "./config.js";
 import { groupChain, renderGroupChain, renderPlannedEndpointChain } from "./endpoint.js";
 import type { PolicyGroup } from "./groups.js";
@@ -203,9 +203,7 @@ function workloadSection(state: DesiredPolicyState, family: Family, cfg: RenderC
       }
       out.toMap.set(iface, `goto ${tw}`);
       out.fromMap.set(iface, `goto ${fw}`);
-      for (const t of ep.tiers)
-        for (const id of [...t.ingressPolicies, ...t.egressPolicies]) out.policies.add(keyOf(id));
-      for (const p of ep.profileIds) out.profiles.add(p);
+      addEndpointRefs(ep, out);
     }
     groups.done();
     known.done();
